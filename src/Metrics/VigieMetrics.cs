@@ -1,0 +1,149 @@
+using Prometheus;
+
+namespace Vigie.Metrics;
+
+/// <summary>
+/// The one catalog of every instrument Vigie exports. A reader learns every signal from this file:
+/// name, help text, label names and bucket layout. Label values are always bounded (route templates,
+/// species, channels, operations, status codes), never ids, raw paths or user text, so the number of
+/// series stays constant however much traffic arrives.
+/// </summary>
+/// <remarks>
+/// prometheus-net is only referenced here and in <see cref="MetricsServiceCollectionExtensions"/>: moving to
+/// System.Diagnostics.Metrics with an OpenTelemetry exporter later touches src/Metrics only.
+/// </remarks>
+public sealed class VigieMetrics
+{
+    /// <summary>The species the model can answer; used to pre-create series so dashboards show zeros, not gaps.</summary>
+    public static readonly IReadOnlyList<string> Species = ["Adelie", "Chinstrap", "Gentoo"];
+
+    /// <summary>Where a prediction came from: the browser form, the JSON API, or a CSV batch upload.</summary>
+    public static readonly IReadOnlyList<string> Channels = ["form", "api", "batch"];
+
+    /// <summary>The four model inputs, as the drift gauge labels them.</summary>
+    public static readonly IReadOnlyList<string> Features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
+
+    /// <summary>Creates every instrument in <paramref name="registry"/>; the same registry always yields the same collectors.</summary>
+    public VigieMetrics(CollectorRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+
+        HttpRequests = factory.CreateCounter(
+            "vigie_http_requests_total",
+            "HTTP requests answered by the public web port. route is the endpoint's route template ('unmatched' when no endpoint matched), status the numeric HTTP status code.",
+            ["route", "method", "status"]);
+        HttpRequestDuration = factory.CreateHistogram(
+            "vigie_http_request_duration_seconds",
+            "Time from the request entering the pipeline to the response being complete, per route template, method and status code.",
+            ["route", "method", "status"],
+            // Predictions answer in a few milliseconds; uploads of large batches take seconds.
+            new HistogramConfiguration { Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        HttpRequestsInFlight = factory.CreateGauge(
+            "vigie_http_requests_in_flight",
+            "Requests currently being processed, per route template and method.",
+            ["route", "method"]);
+
+        Predictions = factory.CreateCounter(
+            "vigie_predictions_total",
+            "Predictions made and stored, per predicted species, channel (form|api|batch) and the model version that made them.",
+            ["species", "channel", "model_version"]);
+        InferenceDuration = factory.CreateHistogram(
+            "vigie_inference_duration_seconds",
+            "Time the model takes to score one set of measurements (no I/O), per channel.",
+            ["channel"],
+            new HistogramConfiguration { Buckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] });
+        PredictionConfidence = factory.CreateHistogram(
+            "vigie_prediction_confidence_ratio",
+            "Probability the model gave to the species it answered (0..1), per species. A shift to lower buckets means the model meets inputs unlike its training data.",
+            ["species"],
+            new HistogramConfiguration { Buckets = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1] });
+        FeatureDrift = factory.CreateGauge(
+            "vigie_feature_drift_psi",
+            "Population Stability Index of each input feature over the sliding window of recent predictions against the training distribution. Above 0.1 is a moderate shift, above 0.2 a significant one.",
+            ["feature"]);
+        Feedback = factory.CreateCounter(
+            "vigie_feedback_total",
+            "True species given as feedback on a stored prediction, by whether the prediction was correct, per model version: live accuracy is correct / (correct + incorrect).",
+            ["outcome", "model_version"]);
+        BatchRows = factory.CreateCounter(
+            "vigie_batch_rows_total",
+            "CSV rows of batch uploads, by outcome: accepted (predicted and stored) or rejected (malformed or out of range).",
+            ["outcome"]);
+
+        DbQueryDuration = factory.CreateHistogram(
+            "vigie_db_query_duration_seconds",
+            "Time spent in PostgreSQL per operation, including connection acquisition.",
+            ["operation"],
+            new HistogramConfiguration { Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] });
+        DbErrors = factory.CreateCounter(
+            "vigie_db_errors_total",
+            "PostgreSQL operations that failed (connection refused, timeout, server error), per operation.",
+            ["operation"]);
+        DbUp = factory.CreateGauge(
+            "vigie_db_up",
+            "1 when the app's periodic probe of PostgreSQL succeeded, 0 when it failed.");
+
+        BuildInfo = factory.CreateGauge(
+            "vigie_build_info",
+            "Always 1; the labels carry the app's version and the .NET runtime it runs on.",
+            ["version", "runtime"]);
+        ModelInfo = factory.CreateGauge(
+            "vigie_model_info",
+            "Always 1 for the model version in service; model_version is the hash of training data and trainer settings.",
+            ["model_version", "trainer"]);
+        ModelAccuracy = factory.CreateGauge(
+            "vigie_model_accuracy_ratio",
+            "Accuracy of the model version on the held-out split of its training data (0..1).",
+            ["model_version"]);
+
+        LogEvents = factory.CreateCounter(
+            "vigie_log_events_total",
+            "Log events written by the app, per level (trace|debug|info|warn|error|fatal); a rise in error is often the first sign of trouble.",
+            ["level"]);
+
+        foreach (var outcome in new[] { "accepted", "rejected" })
+        {
+            BatchRows.WithLabels(outcome);
+        }
+        foreach (var level in new[] { "trace", "debug", "info", "warn", "error", "fatal" })
+        {
+            LogEvents.WithLabels(level);
+        }
+    }
+
+    public Counter HttpRequests { get; }
+    public Histogram HttpRequestDuration { get; }
+    public Gauge HttpRequestsInFlight { get; }
+    public Counter Predictions { get; }
+    public Histogram InferenceDuration { get; }
+    public Histogram PredictionConfidence { get; }
+    public Gauge FeatureDrift { get; }
+    public Counter Feedback { get; }
+    public Counter BatchRows { get; }
+    public Histogram DbQueryDuration { get; }
+    public Counter DbErrors { get; }
+    public Gauge DbUp { get; }
+    public Gauge BuildInfo { get; }
+    public Gauge ModelInfo { get; }
+    public Gauge ModelAccuracy { get; }
+    public Counter LogEvents { get; }
+
+    /// <summary>Publishes the model in service: info gauge at 1 with its version, held-out accuracy, and zeroed series per species/channel.</summary>
+    public void SetModel(string modelVersion, string trainer, double heldOutAccuracy)
+    {
+        ModelInfo.WithLabels(modelVersion, trainer).Set(1);
+        ModelAccuracy.WithLabels(modelVersion).Set(heldOutAccuracy);
+        foreach (var species in Species)
+        {
+            foreach (var channel in Channels)
+            {
+                Predictions.WithLabels(species, channel, modelVersion);
+            }
+        }
+        foreach (var outcome in new[] { "correct", "incorrect" })
+        {
+            Feedback.WithLabels(outcome, modelVersion);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Vigie.Metrics;
+using Vigie.Web.Model;
+
+namespace Vigie.Web.Features.Predictions;
+
+/// <summary>Result of asking for a prediction: stored, or rejected with field errors.</summary>
+public abstract record PredictionOutcome
+{
+    public sealed record Created(Prediction Prediction) : PredictionOutcome;
+    public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : PredictionOutcome;
+}
+
+/// <summary>Result of giving feedback on a prediction.</summary>
+public abstract record FeedbackOutcome
+{
+    public sealed record Recorded(Prediction Prediction) : FeedbackOutcome;
+    public sealed record AlreadyRecorded(Prediction Prediction) : FeedbackOutcome;
+    public sealed record NotFound : FeedbackOutcome;
+    public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : FeedbackOutcome;
+}
+
+/// <summary>
+/// The one prediction service behind the form, the API and the batch upload: validates, scores with the model in
+/// service, stores, and publishes the prediction's metrics. Pages and endpoints only map to and from it.
+/// </summary>
+public sealed class PredictionService(SpeciesModel model, PredictionStore store, VigieMetrics metrics, DriftMonitor drift)
+{
+    /// <summary>The model in service.</summary>
+    public SpeciesModel Model => model;
+
+    public async Task<PredictionOutcome> PredictAsync(PredictionRequest request, string channel, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var errors = request.Validate();
+        if (errors.Count > 0)
+        {
+            return new PredictionOutcome.Invalid(errors);
+        }
+        var measurements = request.ToMeasurements();
+        var result = Score(measurements, channel);
+        var stored = await store.InsertAsync(new NewPrediction(measurements, result, channel, model.Version), cancellationToken);
+        Published(result, channel, 1);
+        return new PredictionOutcome.Created(stored);
+    }
+
+    /// <summary>Scores without storing, timing inference and feeding the drift monitor.</summary>
+    public SpeciesPrediction Score(Measurements measurements, string channel)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = model.Predict(measurements);
+        metrics.InferenceDuration.WithLabels(channel).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        drift.Observe(measurements);
+        return result;
+    }
+
+    /// <summary>Counts stored predictions; called once they are committed, so the counters never run ahead of the table.</summary>
+    public void Published(SpeciesPrediction result, string channel, int count)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        metrics.Predictions.WithLabels(result.Species, channel, model.Version).Inc(count);
+        metrics.PredictionConfidence.WithLabels(result.Species).Observe(result.Confidence, count);
+    }
+
+    public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
+
+    /// <summary>A page of predictions and the cursor of the next one.</summary>
+    public async Task<PredictionPage> ListAsync(PredictionQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var rows = await store.ListAsync(query, query.Limit + 1, cancellationToken);
+        var items = rows.Take(query.Limit).ToList();
+        var next = rows.Count > query.Limit ? items[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return new PredictionPage(items, next);
+    }
+
+    public async Task<FeedbackOutcome> RecordFeedbackAsync(long id, string? actualSpecies, CancellationToken cancellationToken)
+    {
+        var species = Species.Normalize(actualSpecies);
+        if (species is null)
+        {
+            return new FeedbackOutcome.Invalid(new Dictionary<string, string[]>
+            {
+                ["actualSpecies"] = [$"Actual species must be one of {string.Join(", ", Species.All)}."],
+            });
+        }
+        var (prediction, recorded) = await store.RecordFeedbackAsync(id, species, cancellationToken);
+        if (prediction is null)
+        {
+            return new FeedbackOutcome.NotFound();
+        }
+        if (!recorded)
+        {
+            return new FeedbackOutcome.AlreadyRecorded(prediction);
+        }
+        metrics.Feedback.WithLabels(prediction.Species == species ? "correct" : "incorrect", prediction.ModelVersion).Inc();
+        return new FeedbackOutcome.Recorded(prediction);
+    }
+}

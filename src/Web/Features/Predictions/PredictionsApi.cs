@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Vigie.Web.Features.Batches;
+
+namespace Vigie.Web.Features.Predictions;
+
+/// <summary>Body of <c>POST /api/predictions/{id}/feedback</c>.</summary>
+public sealed record FeedbackRequest(string? ActualSpecies);
+
+/// <summary>The JSON API of predictions: endpoints map HTTP to <see cref="PredictionService"/> and <see cref="BatchService"/> and back.</summary>
+public static class PredictionsApi
+{
+    public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/predictions").WithTags("Predictions");
+        api.MapPost("/", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
+        api.MapGet("/", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
+        api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
+        api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
+        api.MapPost("/batch", BatchAsync).WithName("UploadBatch").DisableAntiforgery()
+            .WithSummary("Predicts every row of a CSV upload (multipart field 'file').");
+        app.MapGet("/api/batches/{id:guid}/results.csv", BatchResultsAsync).WithTags("Predictions").WithName("BatchResults");
+        return app;
+    }
+
+    private static async Task<Results<Created<Prediction>, ValidationProblem>> CreateAsync(PredictionRequest request, PredictionService service, CancellationToken cancellationToken) =>
+        await service.PredictAsync(request, Channels.Api, cancellationToken) switch
+        {
+            PredictionOutcome.Created created => TypedResults.Created($"/api/predictions/{created.Prediction.Id}", created.Prediction),
+            PredictionOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
+            var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
+        };
+
+    private static async Task<Results<Ok<PredictionPage>, ValidationProblem>> ListAsync(string? limit, string? cursor, string? species, string? channel, PredictionService service, CancellationToken cancellationToken)
+    {
+        var (query, errors) = PredictionQuery.Parse(limit, cursor, species, channel);
+        return query is null ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await service.ListAsync(query, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<Prediction>, ProblemHttpResult>> GetAsync(long id, PredictionService service, CancellationToken cancellationToken) =>
+        await service.FindAsync(id, cancellationToken) is { } prediction ? TypedResults.Ok(prediction) : NotFound(id);
+
+    private static async Task<Results<Ok<Prediction>, ValidationProblem, ProblemHttpResult>> FeedbackAsync(long id, FeedbackRequest request, PredictionService service, CancellationToken cancellationToken) =>
+        await service.RecordFeedbackAsync(id, request.ActualSpecies, cancellationToken) switch
+        {
+            FeedbackOutcome.Recorded recorded => TypedResults.Ok(recorded.Prediction),
+            FeedbackOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
+            FeedbackOutcome.NotFound => NotFound(id),
+            FeedbackOutcome.AlreadyRecorded => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict, title: "Feedback already recorded",
+                detail: $"Prediction {id} already has feedback; it is recorded once."),
+            var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
+        };
+
+    private static async Task<Results<Ok<BatchReport>, ValidationProblem, ProblemHttpResult>> BatchAsync(IFormFile? file, BatchService batches, CancellationToken cancellationToken)
+    {
+        if (file is null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["A CSV file is required in the multipart field 'file'."] });
+        }
+        await using var content = file.OpenReadStream();
+        return await batches.UploadAsync(file.FileName, file.Length, content, cancellationToken) switch
+        {
+            BatchOutcome.Stored stored => TypedResults.Ok(stored.Report),
+            BatchOutcome.TooLarge tooLarge => TooLarge(tooLarge.Limit),
+            BatchOutcome.InvalidFile invalid => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid CSV file", detail: invalid.Message),
+            var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
+        };
+    }
+
+    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, HttpContext context, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        if (!await batches.WriteResultsAsync(id, buffer, cancellationToken))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
+        }
+        buffer.Position = 0;
+        return TypedResults.File(buffer, "text/csv; charset=utf-8", $"vigie-batch-{id}.csv");
+    }
+
+    /// <summary>413 problem for an upload over the configured limit.</summary>
+    internal static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge, title: "Upload too large",
+        detail: $"Uploads are limited to {limit:N0} bytes.");
+
+    private static ProblemHttpResult NotFound(long id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no prediction {id}.");
+}

@@ -1,0 +1,39 @@
+using Npgsql;
+
+namespace Vigie.Web.Infrastructure.Database;
+
+/// <summary>Wires PostgreSQL into the app.</summary>
+public static class DatabaseRegistration
+{
+    /// <summary>Configuration key of the password file read through the KeyPerFile provider (<c>/run/secrets/db_password</c>).</summary>
+    public const string PasswordKey = "db_password";
+
+    /// <summary>
+    /// Registers the Npgsql data source from <c>ConnectionStrings:Vigie</c>. The password is never part of that string
+    /// in compose: it comes from the <c>db_password</c> secret file and is added here.
+    /// </summary>
+    public static IServiceCollection AddVigieDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        services.AddSingleton(options);
+        var builder = new NpgsqlConnectionStringBuilder(
+            configuration.GetConnectionString("Vigie")
+            ?? throw new InvalidOperationException("ConnectionStrings:Vigie is not configured."))
+        {
+            Timeout = options.ConnectTimeoutSeconds,
+            CommandTimeout = options.CommandTimeoutSeconds,
+            ApplicationName = "vigie-web",
+        };
+        var password = configuration[PasswordKey];
+        if (!string.IsNullOrWhiteSpace(password))
+        {
+            builder.Password = password.Trim();
+        }
+        services.AddSingleton(_ => NpgsqlDataSource.Create(builder.ConnectionString));
+        services.AddSingleton<VigieDatabase>();
+        services.AddSingleton<DatabaseStatus>();
+        services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService<DatabaseProbe>();
+        return services;
+    }
+}

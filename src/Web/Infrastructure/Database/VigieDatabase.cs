@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Npgsql;
+using Vigie.Metrics;
+
+namespace Vigie.Web.Infrastructure.Database;
+
+/// <summary>Raised when PostgreSQL cannot be reached or fails; the API maps it to 503 and the pages to a clear message.</summary>
+public sealed class DatabaseUnavailableException(string operation, Exception inner)
+    : Exception($"The database is unavailable ({operation}): {inner.Message}", inner)
+{
+    public string Operation { get; } = operation;
+}
+
+/// <summary>
+/// The one way the app talks to PostgreSQL: every operation is named, timed into
+/// <c>vigie_db_query_duration_seconds</c>, and its failures counted in <c>vigie_db_errors_total</c> and turned into
+/// <see cref="DatabaseUnavailableException"/>.
+/// </summary>
+public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metrics)
+{
+    public NpgsqlDataSource DataSource { get; } = dataSource;
+
+    /// <summary>Runs <paramref name="work"/> on an open connection as the named operation.</summary>
+    public async Task<T> RunAsync<T>(string operation, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            return await work(connection);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            metrics.DbErrors.WithLabels(operation).Inc();
+            throw new DatabaseUnavailableException(operation, ex);
+        }
+        finally
+        {
+            metrics.DbQueryDuration.WithLabels(operation).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    // Constraint violations and the like are bugs or bad input, not an outage: they are not translated.
+    private static bool IsUnavailable(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState == "53300",
+        NpgsqlException => true,
+        SocketException or TimeoutException => true,
+        InvalidOperationException { InnerException: NpgsqlException or SocketException } => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Vigie.Web.Infrastructure.Database;
+
+namespace Vigie.Web.Infrastructure.Http;
+
+/// <summary>
+/// Every error of the API and health endpoints is RFC 7807 problem+json with the right status; the pages get an
+/// HTML error page instead. Which one is decided by the path, so a browser that opens an API URL still gets JSON.
+/// </summary>
+public static class ProblemResponses
+{
+    public static bool IsApiRequest(HttpContext context) =>
+        context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/openapi");
+
+    public static IServiceCollection AddVigieProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        // Binding failures (malformed JSON, wrong content type, body too large) throw, so the handler can say what was wrong.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    /// <summary>Exceptions and empty error responses become problem details for the API and an error page for the UI.</summary>
+    public static WebApplication UseVigieErrorResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler("/Error");
+        app.UseWhen(IsApiRequest, api => api.UseStatusCodePages());
+        app.UseWhen(context => !IsApiRequest(context), ui => ui.UseStatusCodePagesWithReExecute("/Error", "?code={0}"));
+        return app;
+    }
+
+    /// <summary>Status and message for an exception, shared by the API handler and the error page.</summary>
+    public static (int Status, string Title, string Detail) Describe(Exception exception) => exception switch
+    {
+        DatabaseUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
+            "The database cannot be reached right now; nothing was stored. Try again in a few seconds."),
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (StatusCodes.Status413PayloadTooLarge, "Request too large",
+            "The request body is larger than the server accepts."),
+        BadHttpRequestException bad => (bad.StatusCode, ReasonTitle(bad.StatusCode), Explain(bad)),
+        Microsoft.AspNetCore.Antiforgery.AntiforgeryValidationException => (StatusCodes.Status400BadRequest, "Invalid form token",
+            "The form's anti-forgery token is missing or invalid. Reload the page and submit again."),
+        _ => (StatusCodes.Status500InternalServerError, "Unexpected error", "The server failed to process the request; the error is logged."),
+    };
+
+    private static string ReasonTitle(int status) => status switch
+    {
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+        StatusCodes.Status408RequestTimeout => "Request timeout",
+        _ => "Bad request",
+    };
+
+    // The binder's message names the parameter; the JSON reader's names the path and position of the fault.
+    private static string Explain(BadHttpRequestException bad) =>
+        bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+
+    private sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            var (status, title, detail) = Describe(exception);
+            if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
+            {
+                logger.LogError(exception, "Unhandled exception on {Path}", httpContext.Request.Path.Value);
+            }
+            else if (status == StatusCodes.Status503ServiceUnavailable)
+            {
+                logger.LogWarning("Answered 503: {Reason}", exception.Message);
+            }
+            if (!IsApiRequest(httpContext))
+            {
+                return false;
+            }
+            httpContext.Response.StatusCode = status;
+            if (status == StatusCodes.Status503ServiceUnavailable)
+            {
+                httpContext.Response.Headers.RetryAfter = "5";
+            }
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+            });
+        }
+    }
+}

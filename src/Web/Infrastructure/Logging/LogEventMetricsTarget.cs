@@ -1,0 +1,24 @@
+using NLog;
+using LogLevel = NLog.LogLevel;
+using NLog.Targets;
+using Vigie.Metrics;
+
+namespace Vigie.Web.Infrastructure.Logging;
+
+/// <summary>An NLog target that writes nothing and counts every event into <c>vigie_log_events_total{level}</c>.</summary>
+[Target("VigieLogMetrics")]
+internal sealed class LogEventMetricsTarget(VigieMetrics metrics) : Target
+{
+    private static readonly Dictionary<LogLevel, string> Labels = new()
+    {
+        [LogLevel.Trace] = "trace",
+        [LogLevel.Debug] = "debug",
+        [LogLevel.Info] = "info",
+        [LogLevel.Warn] = "warn",
+        [LogLevel.Error] = "error",
+        [LogLevel.Fatal] = "fatal",
+    };
+
+    protected override void Write(LogEventInfo logEvent) =>
+        metrics.LogEvents.WithLabels(Labels.GetValueOrDefault(logEvent.Level, "info")).Inc();
+}

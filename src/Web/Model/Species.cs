@@ -1,0 +1,16 @@
+namespace Vigie.Web.Model;
+
+/// <summary>The penguin species the model distinguishes, spelled as they appear in the API, CSV and database.</summary>
+public static class Species
+{
+    public const string Adelie = "Adelie";
+    public const string Chinstrap = "Chinstrap";
+    public const string Gentoo = "Gentoo";
+
+    /// <summary>All species in the order of the probability vector.</summary>
+    public static readonly IReadOnlyList<string> All = [Adelie, Chinstrap, Gentoo];
+
+    /// <summary>Returns the canonical spelling of <paramref name="value"/> (case-insensitive), or null when it is no species.</summary>
+    public static string? Normalize(string? value) =>
+        All.FirstOrDefault(species => string.Equals(species, value?.Trim(), StringComparison.OrdinalIgnoreCase));
+}

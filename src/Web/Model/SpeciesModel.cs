@@ -1,0 +1,92 @@
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Vigie.Web.Model;
+
+/// <summary>
+/// The model in service. ML.NET's <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe and costly to create,
+/// so engines are pooled: each request borrows one, scores, and returns it.
+/// </summary>
+public sealed class SpeciesModel
+{
+    private readonly ObjectPool<PredictionEngine<PenguinRow, SpeciesScores>> _engines;
+    private readonly string[] _scoreOrder;
+
+    public SpeciesModel(TrainedSpeciesModel trained)
+    {
+        ArgumentNullException.ThrowIfNull(trained);
+        Version = trained.Version;
+        Trainer = trained.Trainer;
+        HeldOutAccuracy = trained.HeldOutAccuracy;
+        var policy = new EnginePolicy(trained.Context, trained.Transformer);
+        _engines = new DefaultObjectPool<PredictionEngine<PenguinRow, SpeciesScores>>(policy, Environment.ProcessorCount * 4);
+
+        var probe = _engines.Get();
+        try
+        {
+            _scoreOrder = ScoreSlotNames(probe);
+        }
+        finally
+        {
+            _engines.Return(probe);
+        }
+    }
+
+    /// <summary>Version of the model: a hash of the training data and trainer settings.</summary>
+    public string Version { get; }
+
+    /// <summary>The trainer that produced it.</summary>
+    public string Trainer { get; }
+
+    /// <summary>Accuracy on the held-out split of the training data.</summary>
+    public double HeldOutAccuracy { get; }
+
+    /// <summary>Scores one set of measurements. Thread-safe.</summary>
+    public SpeciesPrediction Predict(Measurements measurements)
+    {
+        var engine = _engines.Get();
+        SpeciesScores scores;
+        try
+        {
+            scores = engine.Predict(PenguinRow.From(measurements));
+        }
+        finally
+        {
+            _engines.Return(engine);
+        }
+
+        var probabilities = new Dictionary<string, double>(_scoreOrder.Length);
+        var best = 0;
+        for (var i = 0; i < _scoreOrder.Length; i++)
+        {
+            probabilities[_scoreOrder[i]] = scores.Score[i];
+            if (scores.Score[i] > scores.Score[best])
+            {
+                best = i;
+            }
+        }
+        return new SpeciesPrediction(_scoreOrder[best], scores.Score[best], probabilities);
+    }
+
+    // The score vector is in the label key order; read it from the schema instead of assuming it.
+    private static string[] ScoreSlotNames(PredictionEngine<PenguinRow, SpeciesScores> engine)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        engine.OutputSchema["Score"].GetSlotNames(ref names);
+        var order = names.DenseValues().Select(name => name.ToString()).ToArray();
+        if (!order.OrderBy(n => n, StringComparer.Ordinal).SequenceEqual(Species.All.OrderBy(n => n, StringComparer.Ordinal)))
+        {
+            throw new InvalidOperationException($"The model scores [{string.Join(", ", order)}], not the species Vigie knows.");
+        }
+        return order;
+    }
+
+    private sealed class EnginePolicy(MLContext ml, ITransformer transformer) : PooledObjectPolicy<PredictionEngine<PenguinRow, SpeciesScores>>
+    {
+        public override PredictionEngine<PenguinRow, SpeciesScores> Create() =>
+            ml.Model.CreatePredictionEngine<PenguinRow, SpeciesScores>(transformer);
+
+        public override bool Return(PredictionEngine<PenguinRow, SpeciesScores> obj) => true;
+    }
+}

@@ -1,0 +1,46 @@
+using Vigie.Metrics;
+using Vigie.Web;
+using Vigie.Web.Features.Health;
+using Vigie.Web.Features.ModelInfo;
+using Vigie.Web.Features.Predictions;
+using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Infrastructure.Logging;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Compose mounts secrets (db_password) as files under /run/secrets; each file becomes a configuration key.
+builder.Configuration.AddKeyPerFile(builder.Configuration["SecretsDirectory"] ?? "/run/secrets", optional: true);
+builder.AddVigieLogging();
+
+builder.Services.AddVigieMetrics(builder.Configuration);
+builder.Services.AddVigieDatabase(builder.Configuration);
+builder.Services.AddVigieModel(builder.Configuration);
+builder.Services.AddVigieFeatures(builder.Configuration);
+builder.Services.AddVigieProblemDetails();
+builder.Services.AddVigieHealthChecks();
+builder.Services.AddOpenApi();
+builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
+
+var app = builder.Build();
+
+app.UseLogEventMetrics();
+app.UseVigieErrorResponses();
+app.UseStaticFiles();
+app.UseRouting();
+app.UseVigieHttpMetrics();
+app.UseRequestSummaryLogging();
+app.UseAntiforgery();
+
+app.MapVigieHealth();
+app.MapPredictionsApi();
+app.MapModelApi();
+app.MapOpenApi();
+app.MapApiFallback();
+app.MapRazorPages();
+
+app.Run();
+
+/// <summary>Entry point, public so integration tests can host the app with WebApplicationFactory.</summary>
+public partial class Program;
