@@ -37,7 +37,6 @@ app.MapVigieHealth();
 app.MapPredictionsApi();
 app.MapModelApi();
 app.MapOpenApi();
-app.MapApiFallback();
 app.MapRazorPages();
 
 app.Run();

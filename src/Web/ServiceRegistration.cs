@@ -59,14 +59,6 @@ public static class ServiceRegistration
 
     public static IApplicationBuilder UseRequestSummaryLogging(this IApplicationBuilder app) => app.UseMiddleware<RequestSummaryMiddleware>();
 
-    /// <summary>Unknown <c>/api/*</c> paths answer 404 problem+json instead of falling through to the pages.</summary>
-    public static IEndpointRouteBuilder MapApiFallback(this IEndpointRouteBuilder app)
-    {
-        app.Map("/api/{**rest}", () => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No API endpoint has this path."))
-            .ExcludeFromDescription();
-        return app;
-    }
-
     // Trains (or loads) the model before the server starts listening, so the first request never pays for it.
     private sealed class ModelWarmup(IServiceProvider services) : IHostedService
     {

@@ -114,8 +114,22 @@ public sealed class BatchStore(VigieDatabase database)
         }, cancellationToken);
 
 #pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration
-    private sealed record BatchRecord(Guid id, string file_name, int accepted_rows, int rejected_rows, string model_version, DateTime created_at, string[] extra_columns);
+    // Classes with setters, not positional records: Dapper cannot match text[] columns to constructor parameters.
+    private sealed class BatchRecord
+    {
+        public Guid id { get; set; }
+        public string file_name { get; set; } = "";
+        public int accepted_rows { get; set; }
+        public int rejected_rows { get; set; }
+        public string model_version { get; set; } = "";
+        public DateTime created_at { get; set; }
+        public string[] extra_columns { get; set; } = [];
+    }
 
-    private sealed record BatchLine(int batch_line, string[]? batch_extra_values);
+    private sealed class BatchLine
+    {
+        public int batch_line { get; set; }
+        public string[]? batch_extra_values { get; set; }
+    }
 #pragma warning restore IDE1006, CA1707
 }

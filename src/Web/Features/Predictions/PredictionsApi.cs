@@ -12,8 +12,8 @@ public static class PredictionsApi
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapPost("/", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
-        api.MapGet("/", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
+        api.MapPost("", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
+        api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
         api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
         api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
         api.MapPost("/batch", BatchAsync).WithName("UploadBatch").DisableAntiforgery()

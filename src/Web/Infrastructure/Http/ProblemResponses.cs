@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Infrastructure.Database;
 
 namespace Vigie.Web.Infrastructure.Http;
@@ -10,8 +9,10 @@ namespace Vigie.Web.Infrastructure.Http;
 /// </summary>
 public static class ProblemResponses
 {
-    public static bool IsApiRequest(HttpContext context) =>
-        context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/openapi");
+    public static bool IsApiRequest(HttpContext context) => IsApiPath(context.Request.Path);
+
+    private static bool IsApiPath(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/health") || path.StartsWithSegments("/openapi");
 
     public static IServiceCollection AddVigieProblemDetails(this IServiceCollection services)
     {
@@ -56,34 +57,34 @@ public static class ProblemResponses
     private static string Explain(BadHttpRequestException bad) =>
         bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
 
-    private sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+    private sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
         {
             var (status, title, detail) = Describe(exception);
             if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
             {
-                logger.LogError(exception, "Unhandled exception on {Path}", httpContext.Request.Path.Value);
+                logger.LogError(exception, "Unhandled exception on {Path}", httpContext.Features.Get<IExceptionHandlerPathFeature>()?.Path);
             }
             else if (status == StatusCodes.Status503ServiceUnavailable)
             {
                 logger.LogWarning("Answered 503: {Reason}", exception.Message);
             }
-            if (!IsApiRequest(httpContext))
+            // The middleware has already switched the path to /Error for re-execution; decide on the original one.
+            var originalPath = httpContext.Features.Get<IExceptionHandlerPathFeature>()?.Path ?? httpContext.Request.Path.Value ?? string.Empty;
+            if (!IsApiPath(originalPath))
             {
                 return false;
             }
-            httpContext.Response.StatusCode = status;
             if (status == StatusCodes.Status503ServiceUnavailable)
             {
                 httpContext.Response.Headers.RetryAfter = "5";
             }
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-            });
+            // Written directly rather than through IProblemDetailsService, whose writers may decline by Accept header:
+            // the API answers problem+json whatever the client asked for.
+            await TypedResults.Problem(detail: detail, statusCode: status, title: title,
+                extensions: new Dictionary<string, object?> { ["traceId"] = httpContext.TraceIdentifier }).ExecuteAsync(httpContext);
+            return true;
         }
     }
 }

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Vigie.Web.Infrastructure.Http;
+
+namespace Vigie.Web.Features.Errors;
+
+/// <summary>The designed error page for the UI: what happened in plain words, never a stack trace.</summary>
+[IgnoreAntiforgeryToken]
+public sealed class ErrorModel : PageModel
+{
+    public int Status { get; private set; }
+    public string Title { get; private set; } = "Something went wrong";
+    public string Detail { get; private set; } = string.Empty;
+
+    public void OnGet(int? code) => Describe(code);
+
+    public void OnPost(int? code) => Describe(code);
+
+    private void Describe(int? code)
+    {
+        if (HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error is { } error)
+        {
+            (Status, Title, Detail) = ProblemResponses.Describe(error);
+        }
+        else
+        {
+            Status = code ?? StatusCodes.Status500InternalServerError;
+            (Title, Detail) = Status switch
+            {
+                StatusCodes.Status404NotFound => ("Page not found", "There is nothing at this address. The prediction may not exist."),
+                StatusCodes.Status400BadRequest => ("Bad request", "The request could not be understood. Reload the page and try again."),
+                StatusCodes.Status413PayloadTooLarge => ("Upload too large", "The file is larger than the server accepts."),
+                _ => ("Something went wrong", "The request could not be completed."),
+            };
+        }
+        Response.StatusCode = Status;
+    }
+}
