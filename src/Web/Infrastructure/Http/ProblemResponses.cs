@@ -9,6 +9,9 @@ namespace Vigie.Web.Infrastructure.Http;
 /// </summary>
 public static class ProblemResponses
 {
+    /// <summary>The id that ties a response to its log lines: the W3C trace context id, as web.log's traceId holds it.</summary>
+    public static string TraceId(HttpContext context) => System.Diagnostics.Activity.Current?.Id ?? context.TraceIdentifier;
+
     public static bool IsApiRequest(HttpContext context) => IsApiPath(context.Request.Path);
 
     private static bool IsApiPath(PathString path) =>
@@ -17,7 +20,7 @@ public static class ProblemResponses
     public static IServiceCollection AddVigieProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
+            context.ProblemDetails.Extensions["traceId"] = TraceId(context.HttpContext));
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Binding failures (malformed JSON, wrong content type, body too large) throw, so the handler can say what was wrong.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -83,7 +86,7 @@ public static class ProblemResponses
             // Written directly rather than through IProblemDetailsService, whose writers may decline by Accept header:
             // the API answers problem+json whatever the client asked for.
             await TypedResults.Problem(detail: detail, statusCode: status, title: title,
-                extensions: new Dictionary<string, object?> { ["traceId"] = httpContext.TraceIdentifier }).ExecuteAsync(httpContext);
+                extensions: new Dictionary<string, object?> { ["traceId"] = TraceId(httpContext) }).ExecuteAsync(httpContext);
             return true;
         }
     }

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+
+namespace Vigie.Stack;
+
+/// <summary>
+/// A throwaway PostgreSQL cluster from the system's binaries (<c>initdb</c>/<c>pg_ctl</c>), listening on 127.0.0.1 and
+/// a free port, owned by the <c>postgres</c> user when run as root (PostgreSQL refuses to run as root). Used by the
+/// native stack and the tests; it can be stopped and started again to simulate an outage.
+/// </summary>
+public sealed class PostgresCluster : IDisposable
+{
+    /// <summary>The application role and database created in the cluster.</summary>
+    public const string AppUser = "vigie";
+    public const string AppDatabase = "vigie";
+
+    private readonly string _binDirectory;
+    private readonly string _dataDirectory;
+    private readonly bool _durable;
+    private readonly bool _ownsDirectory;
+
+    private PostgresCluster(string baseDirectory, string binDirectory, int port, bool durable, bool ownsDirectory)
+    {
+        BaseDirectory = baseDirectory;
+        _binDirectory = binDirectory;
+        _dataDirectory = Path.Combine(baseDirectory, "data");
+        Port = port;
+        _durable = durable;
+        _ownsDirectory = ownsDirectory;
+    }
+
+    public string BaseDirectory { get; }
+
+    public int Port { get; }
+
+    /// <summary>Password of the <see cref="AppUser"/> role.</summary>
+    public string AppPassword { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>Connection string of the app's database, password included.</summary>
+    public string AppConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Database = AppDatabase,
+        Username = AppUser,
+        Password = AppPassword,
+    }.ConnectionString;
+
+    /// <summary>Connection string of the superuser, for test setup and inspection.</summary>
+    public string AdminConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Database = AppDatabase,
+        Username = "postgres",
+    }.ConnectionString;
+
+    /// <summary>True when <c>initdb</c> and <c>pg_ctl</c> can be found.</summary>
+    public static bool IsInstalled => FindBinDirectory() is not null;
+
+    /// <summary>
+    /// Creates and starts a cluster in <paramref name="baseDirectory"/> (a new temporary one when null), with the app's
+    /// role and database. <paramref name="durable"/> false turns fsync off, which is fine for tests and nothing else.
+    /// </summary>
+    public static async Task<PostgresCluster> CreateAsync(string? baseDirectory = null, int? port = null, bool durable = false)
+    {
+        var bin = FindBinDirectory() ?? throw new InvalidOperationException(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found: install the 'postgresql' package.");
+        var owns = baseDirectory is null;
+        baseDirectory ??= Directory.CreateTempSubdirectory("vigie-pg-").FullName;
+        Directory.CreateDirectory(baseDirectory);
+        var cluster = new PostgresCluster(Path.GetFullPath(baseDirectory), bin, port ?? FreePort.Next(), durable, owns);
+        try
+        {
+            cluster.Initialize();
+            cluster.Start();
+            await cluster.CreateAppDatabaseAsync();
+        }
+        catch
+        {
+            cluster.Dispose();
+            throw;
+        }
+        return cluster;
+    }
+
+    private void Initialize()
+    {
+        if (IsRoot)
+        {
+            Run("chown", ["-R", "postgres:postgres", BaseDirectory]);
+        }
+        if (!File.Exists(Path.Combine(_dataDirectory, "PG_VERSION")))
+        {
+            RunAsOwner(Path.Combine(_binDirectory, "initdb"), ["-D", _dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
+        }
+    }
+
+    /// <summary>Starts the server and waits until it accepts connections.</summary>
+    public void Start()
+    {
+        var options = string.Create(CultureInfo.InvariantCulture,
+            $"-p {Port} -k {BaseDirectory} -c listen_addresses=127.0.0.1 -c max_connections=200");
+        if (!_durable)
+        {
+            options += " -c fsync=off -c full_page_writes=off";
+        }
+        RunAsOwner(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-l", Path.Combine(BaseDirectory, "postgres.log"), "-o", options, "-w", "-t", "60", "start"]);
+    }
+
+    /// <summary>Stops the server (fast shutdown: open connections are closed, committed data is kept).</summary>
+    public void Stop()
+    {
+        if (File.Exists(Path.Combine(_dataDirectory, "postmaster.pid")))
+        {
+            RunAsOwner(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"]);
+        }
+    }
+
+    /// <summary>Number of rows a query returns as its single scalar, read as the superuser.</summary>
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    private async Task CreateAppDatabaseAsync()
+    {
+        var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = "postgres" }.ConnectionString;
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = @name", connection))
+        {
+            exists.Parameters.AddWithValue("name", AppUser);
+            var sql = await exists.ExecuteScalarAsync() is null ? "CREATE ROLE {0} LOGIN PASSWORD '{1}'" : "ALTER ROLE {0} PASSWORD '{1}'";
+            // Identifiers and the hex password are ours, not user input.
+            await using var role = new NpgsqlCommand(string.Format(CultureInfo.InvariantCulture, sql, AppUser, AppPassword), connection);
+            await role.ExecuteNonQueryAsync();
+        }
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection))
+        {
+            exists.Parameters.AddWithValue("name", AppDatabase);
+            if (await exists.ExecuteScalarAsync() is null)
+            {
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {AppDatabase} OWNER {AppUser}", connection);
+                await create.ExecuteNonQueryAsync();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Stop();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already stopped or never started; removing the directory is what matters now.
+        }
+        if (_ownsDirectory)
+        {
+            try
+            {
+                Directory.Delete(BaseDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static bool IsRoot => Environment.UserName == "root";
+
+    private static void RunAsOwner(string fileName, IReadOnlyList<string> arguments)
+    {
+        if (IsRoot)
+        {
+            Run("runuser", ["-u", "postgres", "--", fileName, .. arguments]);
+        }
+        else
+        {
+            Run(fileName, arguments);
+        }
+    }
+
+    private static void Run(string fileName, IReadOnlyList<string> arguments)
+    {
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} did not finish in 90 s.");
+        }
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}{output.Result}");
+        }
+    }
+
+    private static string? FindBinDirectory()
+    {
+        const string debianRoot = "/usr/lib/postgresql";
+        if (Directory.Exists(debianRoot))
+        {
+            var newest = Directory.GetDirectories(debianRoot)
+                .Where(d => File.Exists(Path.Combine(d, "bin", "initdb")) && File.Exists(Path.Combine(d, "bin", "pg_ctl")))
+                .OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0)
+                .FirstOrDefault();
+            if (newest is not null)
+            {
+                return Path.Combine(newest, "bin");
+            }
+        }
+        return (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')
+            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")));
+    }
+}
