@@ -118,6 +118,16 @@ public sealed class PostgresCluster : IDisposable
         }
     }
 
+    /// <summary>Stops a cluster left running in <paramref name="baseDirectory"/> by a process that did not stop it.</summary>
+    public static void StopExisting(string baseDirectory)
+    {
+        var data = Path.Combine(baseDirectory, "data");
+        if (FindBinDirectory() is { } bin && File.Exists(Path.Combine(data, "postmaster.pid")))
+        {
+            RunAsOwner(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
+        }
+    }
+
     /// <summary>Number of rows a query returns as its single scalar, read as the superuser.</summary>
     public async Task<long> ScalarAsync(string sql)
     {

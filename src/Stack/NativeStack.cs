@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Vigie.Stack;
+
+/// <summary>
+/// The stack of docker-compose.yml run from system packages on 127.0.0.1, for machines without a Docker engine and
+/// for the tests: PostgreSQL, the app, Prometheus with the repository's configuration and rules (addresses
+/// rewritten by <see cref="PrometheusConfig"/>), node-exporter, blackbox-exporter, and Grafana when installed.
+/// Disposing it stops every process it started.
+/// </summary>
+public sealed class NativeStack : IAsyncDisposable
+{
+    private readonly List<ManagedProcess> _processes = [];
+    private readonly Action<string> _log;
+
+    private NativeStack(NativeStackOptions options, Action<string> log)
+    {
+        Options = options;
+        _log = log;
+    }
+
+    public NativeStackOptions Options { get; }
+
+    public PostgresCluster Database { get; private set; } = null!;
+
+    public ManagedProcess App { get; private set; } = null!;
+
+    /// <summary>True when a Grafana binary was found and started.</summary>
+    public bool HasGrafana { get; private set; }
+
+    public Uri WebUrl => Local(Options.WebPort);
+    public Uri MetricsUrl => new(Local(Options.MetricsPort), "/metrics");
+    public Uri PrometheusUrl => Local(Options.PrometheusPort);
+    public Uri GrafanaUrl => Local(Options.GrafanaPort);
+
+    /// <summary>Starts everything and waits until the app is ready and Prometheus answers.</summary>
+    public static async Task<NativeStack> StartAsync(NativeStackOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var stack = new NativeStack(options, log ?? (_ => { }));
+        try
+        {
+            await stack.StartAllAsync(cancellationToken);
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+        return stack;
+    }
+
+    private async Task StartAllAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Options.WebAssembly))
+        {
+            throw new InvalidOperationException($"{Options.WebAssembly} is not built: run `dotnet build -c {Options.Configuration}` first.");
+        }
+        Directory.CreateDirectory(Options.StateDirectory);
+        Directory.CreateDirectory(Options.LogDirectory);
+        var processLogs = Path.Combine(Options.StateDirectory, "process-logs");
+
+        _log($"PostgreSQL on 127.0.0.1:{Options.DatabasePort}");
+        Database = await PostgresCluster.CreateAsync(
+            Options.DurableDatabase ? Path.Combine(Options.StateDirectory, "postgres") : null, Options.DatabasePort, Options.DurableDatabase);
+
+        var grafana = Executables.Find(Executables.Grafana);
+        HasGrafana = grafana is not null;
+
+        _log($"Vigie web on {WebUrl}, metrics sidecar on {MetricsUrl}");
+        var appEnvironment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = WebUrl.ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
+            ["Metrics__Port"] = Options.MetricsPort.ToString(CultureInfo.InvariantCulture),
+            ["Metrics__Host"] = "127.0.0.1",
+            ["Logging__Directory"] = Options.LogDirectory,
+            ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
+            ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
+            ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
+        };
+        foreach (var (key, value) in Options.AppSettings)
+        {
+            appEnvironment[key] = value;
+        }
+        App = Track(ManagedProcess.Start("web", "dotnet", [Options.WebAssembly], Path.Combine(processLogs, "web.log"), appEnvironment,
+            Path.GetDirectoryName(Options.WebAssembly)));
+
+        _log($"node-exporter on 127.0.0.1:{Options.NodeExporterPort}");
+        Track(ManagedProcess.Start("node-exporter", Executables.Require(Executables.NodeExporter, "prometheus-node-exporter"),
+            [$"--web.listen-address=127.0.0.1:{Options.NodeExporterPort}", "--no-collector.systemd"], Path.Combine(processLogs, "node-exporter.log")));
+
+        _log($"blackbox-exporter on 127.0.0.1:{Options.BlackboxPort}");
+        Track(ManagedProcess.Start("blackbox-exporter", Executables.Require(Executables.BlackboxExporter, "prometheus-blackbox-exporter"),
+            [$"--config.file={Path.Combine(Options.RepositoryRoot, "prometheus", "blackbox.yml")}", $"--web.listen-address=127.0.0.1:{Options.BlackboxPort}"],
+            Path.Combine(processLogs, "blackbox-exporter.log")));
+
+        var configPath = WritePrometheusConfig();
+        _log($"Prometheus on {PrometheusUrl}");
+        Track(ManagedProcess.Start("prometheus", Executables.Require(Executables.Prometheus, "prometheus"),
+        [
+            $"--config.file={configPath}",
+            $"--storage.tsdb.path={Path.Combine(Options.StateDirectory, "prometheus-data")}",
+            "--storage.tsdb.retention.time=7d",
+            "--storage.tsdb.retention.size=512MB",
+            $"--web.listen-address=127.0.0.1:{Options.PrometheusPort}",
+        ], Path.Combine(processLogs, "prometheus.log")));
+
+        if (grafana is not null)
+        {
+            _log($"Grafana on {GrafanaUrl}");
+            Track(GrafanaProvisioning.Start(grafana, Options, PrometheusUrl, processLogs));
+        }
+
+        await WaitForAsync(App, new Uri(WebUrl, "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
+        await WaitForAsync(_processes.Single(p => p.Name == "prometheus"), new Uri(PrometheusUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
+    }
+
+    /// <summary>Writes the rewritten prometheus.yml into the state directory and returns its path.</summary>
+    private string WritePrometheusConfig()
+    {
+        var source = Path.Combine(Options.RepositoryRoot, "prometheus", "prometheus.yml");
+        var addresses = new Dictionary<string, string>
+        {
+            ["web:8081"] = $"127.0.0.1:{Options.MetricsPort}",
+            ["web:8080"] = $"127.0.0.1:{Options.WebPort}",
+            ["node-exporter:9100"] = $"127.0.0.1:{Options.NodeExporterPort}",
+            ["blackbox-exporter:9115"] = $"127.0.0.1:{Options.BlackboxPort}",
+            ["prometheus:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
+            ["localhost:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
+            ["grafana:3000"] = $"127.0.0.1:{Options.GrafanaPort}",
+            // No Alertmanager runs natively yet: a free loopback port keeps the name from being resolved on this host.
+            ["alertmanager:9093"] = $"127.0.0.1:{FreePort.Next()}",
+        };
+        var absent = HasGrafana ? Array.Empty<string>() : ["grafana"];
+        var rewritten = PrometheusConfig.Rewrite(File.ReadAllText(source), addresses, Path.GetDirectoryName(source)!, absent);
+        var target = Path.Combine(Options.StateDirectory, "prometheus.yml");
+        File.WriteAllText(target, rewritten);
+        return target;
+    }
+
+    /// <summary>Polls Prometheus until every scrape target reports health "up"; returns the targets seen last.</summary>
+    public async Task<IReadOnlyList<(string Job, string Instance, string Health, string Error)>> WaitForTargetsUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        List<(string, string, string, string)> targets = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            var document = await http.GetFromJsonAsync<JsonElement>(new Uri(PrometheusUrl, "/api/v1/targets?state=active"), cancellationToken);
+            targets = document.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+                .Select(t => (t.GetProperty("labels").GetProperty("job").GetString()!, t.GetProperty("labels").GetProperty("instance").GetString()!,
+                    t.GetProperty("health").GetString()!, t.GetProperty("lastError").GetString() ?? string.Empty))
+                .ToList();
+            if (targets.Count > 0 && targets.All(t => t.Item3 == "up"))
+            {
+                return targets;
+            }
+            await Task.Delay(500, cancellationToken);
+        }
+        return targets;
+    }
+
+    private ManagedProcess Track(ManagedProcess process)
+    {
+        _processes.Add(process);
+        File.AppendAllText(Path.Combine(Options.StateDirectory, "pids"), $"{process.Id} {process.Name}\n");
+        return process;
+    }
+
+    private static async Task WaitForAsync(ManagedProcess process, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{process.Name} exited during start-up:\n{process.Tail()}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(url, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(250, cancellationToken);
+        }
+        throw new TimeoutException($"{process.Name} did not answer {url} within {timeout.TotalSeconds:0} s:\n{process.Tail()}");
+    }
+
+    private static Uri Local(int port) => new($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
+
+    /// <summary>Stops every process, newest first, then the database.</summary>
+    public ValueTask DisposeAsync()
+    {
+        for (var i = _processes.Count - 1; i >= 0; i--)
+        {
+            _processes[i].Dispose();
+        }
+        _processes.Clear();
+        Database?.Dispose();
+        var pids = Path.Combine(Options.StateDirectory, "pids");
+        if (File.Exists(pids))
+        {
+            File.Delete(pids);
+        }
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Vigie.Stack;
+
+/// <summary>Where and on which ports the native stack runs. Every server binds to 127.0.0.1 only.</summary>
+public sealed record NativeStackOptions
+{
+    /// <summary>The repository (holding prometheus/, grafana/, src/Web).</summary>
+    public required string RepositoryRoot { get; init; }
+
+    /// <summary>Git-ignored folder for the database cluster, Prometheus' data and generated configuration.</summary>
+    public required string StateDirectory { get; init; }
+
+    /// <summary>Where the app writes web.log.</summary>
+    public required string LogDirectory { get; init; }
+
+    /// <summary>Build configuration of the app to run (its Vigie.Web.dll must be built).</summary>
+    public string Configuration { get; init; } = "Release";
+
+    /// <summary>Keeps PostgreSQL's data across runs with fsync on; tests use a throwaway, unsynced cluster.</summary>
+    public bool DurableDatabase { get; init; } = true;
+
+    public int WebPort { get; init; } = FreePort.Next();
+    public int MetricsPort { get; init; } = FreePort.Next();
+    public int DatabasePort { get; init; } = FreePort.Next();
+    public int PrometheusPort { get; init; } = FreePort.Next();
+    public int NodeExporterPort { get; init; } = FreePort.Next();
+    public int BlackboxPort { get; init; } = FreePort.Next();
+    public int GrafanaPort { get; init; } = FreePort.Next();
+
+    /// <summary>Extra settings for the app (configuration keys with <c>__</c> separators).</summary>
+    public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Path of the app's entry assembly for <see cref="Configuration"/>.</summary>
+    public string WebAssembly => Path.Combine(RepositoryRoot, "src", "Web", "bin", Configuration, "net10.0", "Vigie.Web.dll");
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Vigie.Stack;
+
+// The native stack runner behind `dotnet cake --target=Native|Status|Down`:
+//   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C
+//   status                         Prometheus targets and app health, as a table
+//   down                           stop a native stack started from another terminal
+var command = args.FirstOrDefault() ?? "up";
+var root = FindRepositoryRoot();
+var state = Path.Combine(root, ".state", "native");
+return command switch
+{
+    "up" => await UpAsync(),
+    "status" => await StatusAsync(),
+    "down" => Down(),
+    _ => Usage(),
+};
+
+async Task<int> UpAsync()
+{
+    var env = DotEnv.Read(Path.Combine(root, ".env"));
+    int Port(string key, int fallback) => Available(env.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var p) ? p : fallback);
+    var options = new NativeStackOptions
+    {
+        RepositoryRoot = root,
+        StateDirectory = state,
+        LogDirectory = Path.Combine(root, "logs"),
+        Configuration = ArgumentValue("--configuration") ?? "Release",
+        WebPort = Port("WEB_PORT", 8080),
+        MetricsPort = Available(8081),
+        PrometheusPort = Port("PROMETHEUS_PORT", 9090),
+        GrafanaPort = Port("GRAFANA_PORT", 3000),
+        NodeExporterPort = Available(9100),
+        BlackboxPort = Available(9115),
+        DatabasePort = Available(55432),
+    };
+    using var stopping = new CancellationTokenSource();
+    // Ctrl+C reaches every process of the terminal's group; this one must outlive the others long enough to stop them all.
+    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
+    using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stopping.Cancel(); });
+    using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => { context.Cancel = true; stopping.Cancel(); });
+
+    await using var stack = await NativeStack.StartAsync(options, line => Console.WriteLine($"  starting {line}"), stopping.Token);
+    var endpoints = new Dictionary<string, string>
+    {
+        ["web"] = stack.WebUrl.ToString(),
+        ["prometheus"] = stack.PrometheusUrl.ToString(),
+    };
+    File.WriteAllText(Path.Combine(state, "endpoints.json"), JsonSerializer.Serialize(endpoints));
+    var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping.Token);
+    Console.WriteLine();
+    Console.WriteLine("Vigie is running natively (no Docker engine):");
+    Console.WriteLine($"  Web UI      {stack.WebUrl}");
+    Console.WriteLine($"  API         {stack.WebUrl}api/predictions   OpenAPI {stack.WebUrl}openapi/v1.json");
+    Console.WriteLine($"  Metrics     {stack.MetricsUrl} (sidecar)");
+    Console.WriteLine($"  Prometheus  {stack.PrometheusUrl}classic/targets");
+    Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
+    Console.WriteLine($"  PostgreSQL  psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
+    Console.WriteLine($"  Logs        {Path.Combine(root, "logs", "web.log")}");
+    PrintTargets(targets.Select(t => (t.Job, t.Instance, t.Health, t.Error)));
+    Console.WriteLine("Press Ctrl+C to stop everything.");
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stopping.Token);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+    Console.WriteLine("Stopping the native stack…");
+    File.Delete(Path.Combine(state, "endpoints.json"));
+    return 0;
+}
+
+async Task<int> StatusAsync()
+{
+    var env = DotEnv.Read(Path.Combine(root, ".env"));
+    var endpointsFile = Path.Combine(state, "endpoints.json");
+    var endpoints = File.Exists(endpointsFile)
+        ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(endpointsFile))!
+        : new Dictionary<string, string>
+        {
+            ["web"] = $"http://127.0.0.1:{env.GetValueOrDefault("WEB_PORT", "8080")}/",
+            ["prometheus"] = $"http://127.0.0.1:{env.GetValueOrDefault("PROMETHEUS_PORT", "9090")}/",
+        };
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    var healthy = true;
+    try
+    {
+        using var ready = await http.GetAsync(new Uri(new Uri(endpoints["web"]), "/health/ready"));
+        Console.WriteLine($"App {endpoints["web"]}health/ready: {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}");
+        healthy &= ready.IsSuccessStatusCode;
+        var document = await http.GetFromJsonAsync<JsonElement>(new Uri(new Uri(endpoints["prometheus"]), "/api/v1/targets?state=active"));
+        var targets = document.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString()!, t.GetProperty("labels").GetProperty("instance").GetString()!,
+                t.GetProperty("health").GetString()!, t.GetProperty("lastError").GetString() ?? string.Empty))
+            .ToList();
+        PrintTargets(targets);
+        healthy &= targets.Count > 0 && targets.All(t => t.Item3 == "up");
+    }
+    catch (HttpRequestException ex)
+    {
+        Console.WriteLine($"Not reachable: {ex.Message}");
+        healthy = false;
+    }
+    Console.WriteLine(healthy ? "Status: every target up, app ready." : "Status: NOT healthy.");
+    return healthy ? 0 : 1;
+}
+
+int Down()
+{
+    var pids = Path.Combine(state, "pids");
+    if (File.Exists(pids))
+    {
+        foreach (var line in File.ReadAllLines(pids))
+        {
+            var parts = line.Split(' ', 2);
+            if (int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid))
+            {
+                try
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(pid);
+                    process.Kill(entireProcessTree: true);
+                    Console.WriteLine($"stopped {parts.ElementAtOrDefault(1)} ({pid})");
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+        File.Delete(pids);
+    }
+    PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
+    Console.WriteLine("Native stack stopped.");
+    return 0;
+}
+
+static void PrintTargets(IEnumerable<(string Job, string Instance, string Health, string Error)> targets)
+{
+    Console.WriteLine();
+    Console.WriteLine($"  {"job",-16} {"instance",-44} {"health",-7} error");
+    foreach (var (job, instance, health, error) in targets.OrderBy(t => t.Job).ThenBy(t => t.Instance))
+    {
+        Console.WriteLine($"  {job,-16} {instance,-44} {health,-7} {error}");
+    }
+    Console.WriteLine();
+}
+
+string? ArgumentValue(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
+
+static int Available(int preferred)
+{
+    try
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, preferred);
+        listener.Start();
+        return preferred;
+    }
+    catch (SocketException)
+    {
+        var port = FreePort.Next();
+        Console.WriteLine($"  port {preferred} is busy, using {port}");
+        return port;
+    }
+}
+
+static string FindRepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Vigie.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+    throw new InvalidOperationException("Run from inside the Vigie repository.");
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down");
+    return 2;
+}
