@@ -42,9 +42,10 @@ internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
         }
     }
 
+    // Route groups join their prefix and an empty pattern as "/api/predictions/": one spelling per route.
     private static string RouteLabel(HttpContext context) =>
         context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template }
-            ? "/" + template.TrimStart('/')
+            ? "/" + template.Trim('/')
             : UnmatchedRoute;
 
     private static readonly string[] KnownMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];

@@ -23,6 +23,9 @@ public sealed class VigieMetrics
     /// <summary>The four model inputs, as the drift gauge labels them.</summary>
     public static readonly IReadOnlyList<string> Features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
 
+    /// <summary>The named database operations (<c>operation</c> label of the DB metrics).</summary>
+    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch"];
+
     /// <summary>Creates every instrument in <paramref name="registry"/>; the same registry always yields the same collectors.</summary>
     public VigieMetrics(CollectorRegistry registry)
     {
@@ -102,6 +105,11 @@ public sealed class VigieMetrics
             "Log events written by the app, per level (trace|debug|info|warn|error|fatal); a rise in error is often the first sign of trouble.",
             ["level"]);
 
+        // Zero series from the start, so "no errors" reads as 0 on dashboards and in alerts, not as missing data.
+        foreach (var operation in DbOperations)
+        {
+            DbErrors.WithLabels(operation);
+        }
         foreach (var outcome in new[] { "accepted", "rejected" })
         {
             BatchRows.WithLabels(outcome);
