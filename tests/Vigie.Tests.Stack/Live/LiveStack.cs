@@ -1,0 +1,57 @@
+using Vigie.Stack;
+using Vigie.Testing;
+
+namespace Vigie.Tests.Stack.Live;
+
+/// <summary>
+/// The native stack of the repository (PostgreSQL, the app built in this test's configuration, Prometheus with the
+/// repository's config and rules, node-exporter, blackbox-exporter) on free loopback ports, started once for the
+/// tests of this namespace, with traffic driven through the form, the API, a batch upload and feedback.
+/// </summary>
+[SetUpFixture]
+public sealed class LiveStack
+{
+    public static NativeStack Native { get; private set; } = null!;
+    public static PrometheusClient PrometheusApi { get; private set; } = null!;
+    public static TrafficDriver Traffic { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        Infrastructure.Require(PostgresCluster.IsInstalled, "PostgreSQL server binaries are not installed (package 'postgresql')");
+        foreach (var (names, package) in new[] { (Executables.Prometheus, "prometheus"), (Executables.NodeExporter, "prometheus-node-exporter"), (Executables.BlackboxExporter, "prometheus-blackbox-exporter") })
+        {
+            Infrastructure.Require(Executables.Find(names) is not null, $"{names[0]} is not installed (package '{package}')");
+        }
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var state = Directory.CreateTempSubdirectory("vigie-stack-").FullName;
+        Native = await NativeStack.StartAsync(new NativeStackOptions
+        {
+            RepositoryRoot = Infrastructure.RepositoryRoot,
+            StateDirectory = state,
+            LogDirectory = Path.Combine(state, "logs"),
+            Configuration = configuration,
+            DurableDatabase = false,
+        }, line => TestContext.Progress.WriteLine("  starting " + line));
+        PrometheusApi = new PrometheusClient(Native.PrometheusUrl);
+        Traffic = new TrafficDriver(Native.WebUrl);
+        await Traffic.DriveAsync();
+        // Every dashboard rate needs two scrapes of each target after the traffic (node-exporter: 15 s interval).
+        await PrometheusApi.WaitForDataAsync("rate(vigie_predictions_total{channel=\"batch\"}[1m]) > 0", TimeSpan.FromSeconds(90));
+        await PrometheusApi.WaitForDataAsync("rate(node_cpu_seconds_total[1m])", TimeSpan.FromSeconds(90));
+        await PrometheusApi.WaitForDataAsync("rate(probe_duration_seconds[1m])", TimeSpan.FromSeconds(90));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        Traffic?.Dispose();
+        PrometheusApi?.Dispose();
+        if (Native is not null)
+        {
+            var state = Native.Options.StateDirectory;
+            await Native.DisposeAsync();
+            Directory.Delete(state, recursive: true);
+        }
+    }
+}

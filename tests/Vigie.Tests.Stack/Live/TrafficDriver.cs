@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Vigie.Tests.Stack.Live;
+
+/// <summary>Drives the traffic a user would: form prediction, API predictions, a batch upload, feedback, page views, errors.</summary>
+public sealed partial class TrafficDriver(Uri webUrl) : IDisposable
+{
+    private readonly HttpClient _http = new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
+    {
+        BaseAddress = webUrl,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    public HttpClient Http => _http;
+
+    public async Task DriveAsync()
+    {
+        // The form, with its antiforgery token and cookie.
+        var home = await _http.GetStringAsync(new Uri("/", UriKind.Relative));
+        var token = Token().Match(home).Groups[1].Value;
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["Input.BillLengthMm"] = "39.1", ["Input.BillDepthMm"] = "18.7", ["Input.FlipperLengthMm"] = "181", ["Input.BodyMassG"] = "3750",
+        });
+        using var posted = await _http.PostAsync(new Uri("/", UriKind.Relative), form);
+        Ensure(posted, HttpStatusCode.Redirect);
+
+        // The API: one bird of each species, then reads and a validation error.
+        var ids = new List<long>();
+        foreach (var bird in new[] { (39.1, 18.7, 181, 3750), (46.5, 17.9, 192, 3500), (46.1, 13.2, 211, 4500), (50.0, 15.2, 218, 5700) })
+        {
+            using var created = await _http.PostAsJsonAsync("/api/predictions", new { billLengthMm = bird.Item1, billDepthMm = bird.Item2, flipperLengthMm = bird.Item3, bodyMassG = bird.Item4 });
+            Ensure(created, HttpStatusCode.Created);
+            ids.Add((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+        }
+        using var invalid = await _http.PostAsJsonAsync("/api/predictions", new { billLengthMm = -1 });
+        Ensure(invalid, HttpStatusCode.BadRequest);
+        (await _http.GetAsync(new Uri($"/api/predictions/{ids[0]}", UriKind.Relative))).Dispose();
+        (await _http.GetAsync(new Uri("/api/predictions/999999999", UriKind.Relative))).Dispose();
+        (await _http.GetAsync(new Uri("/api/predictions?limit=5", UriKind.Relative))).Dispose();
+
+        // A batch with enough rows for the drift window, and two bad lines.
+        var csv = new StringBuilder("id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n");
+        var random = new Random(5);
+        for (var i = 0; i < 80; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{random.Next(340, 560) / 10.0},{random.Next(140, 210) / 10.0},{random.Next(175, 230)},{random.Next(2900, 6200)}\n");
+        }
+        csv.Append("bad1,abc,18,190,4000\nbad2,40,18,190\n");
+        using var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "traffic.csv" } };
+        using var batch = await _http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        Ensure(batch, HttpStatusCode.OK);
+
+        // Feedback: right and wrong.
+        foreach (var (id, species) in new[] { (ids[0], "Adelie"), (ids[2], "Gentoo"), (ids[1], "Adelie") })
+        {
+            using var feedback = await _http.PostAsJsonAsync($"/api/predictions/{id}/feedback", new { actualSpecies = species });
+            Ensure(feedback, HttpStatusCode.OK);
+        }
+
+        foreach (var page in new[] { "/History", "/Batch", "/api/model", "/health/ready" })
+        {
+            (await _http.GetAsync(new Uri(page, UriKind.Relative))).Dispose();
+        }
+    }
+
+    private static void Ensure(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        if (response.StatusCode != expected)
+        {
+            throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}, expected {(int)expected}");
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex Token();
+}
