@@ -40,6 +40,14 @@ void Stack(string arguments)
     if (exit != 0) throw new Exception($"Vigie.Stack {arguments} failed with exit code {exit}");
 }
 
+// Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert inbox.
+var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token" };
+
+void EnsureSecrets()
+{
+    foreach (var name in secretNames) EnsureSecret(name);
+}
+
 // Random passwords, generated once; compose hands them to the containers as secrets.
 void EnsureSecret(string name)
 {
@@ -162,11 +170,10 @@ void NativeUp()
 }
 
 Task("Secrets")
-    .Description("Generates secrets/db_password and secrets/grafana_admin_password if missing.")
+    .Description("Generates the files of secrets/ (passwords, tokens) that are missing.")
     .Does(() =>
 {
-    EnsureSecret("db_password");
-    EnsureSecret("grafana_admin_password");
+    EnsureSecrets();
 });
 
 Task("Up")
@@ -190,8 +197,7 @@ Task("Default")
 {
     if (DockerEngineAnswers())
     {
-        EnsureSecret("db_password");
-        EnsureSecret("grafana_admin_password");
+        EnsureSecrets();
         ComposeUp();
     }
     else

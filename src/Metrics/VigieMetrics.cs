@@ -24,13 +24,35 @@ public sealed class VigieMetrics
     public static readonly IReadOnlyList<string> Features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
 
     /// <summary>The named database operations (<c>operation</c> label of the DB metrics).</summary>
-    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch"];
+    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts"];
+
+    // Label children of the bounded label sets, looked up once: the hot path (every request, every prediction)
+    // then records without building label arrays or hashing label values.
+    private readonly Dictionary<string, Histogram.Child> _inference = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Histogram.Child> _confidence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Histogram.Child> _dbDuration = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Counter.Child> _dbErrors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Counter.Child> _logEvents = new(StringComparer.Ordinal);
+    private readonly Gauge.Child[] _drift;
+    private readonly Counter.Child _rowsAccepted;
+    private readonly Counter.Child _rowsRejected;
+    private volatile PredictionSeries? _predictions;
 
     /// <summary>Creates every instrument in <paramref name="registry"/>; the same registry always yields the same collectors.</summary>
-    public VigieMetrics(CollectorRegistry registry)
+    /// <param name="registry">Where the instruments live; the sidecar exports <see cref="Prometheus.Metrics.DefaultRegistry"/>.</param>
+    /// <param name="enabled">
+    /// False turns every recording method of the catalog into a no-op (<c>Metrics:Enabled=false</c>), to measure what the
+    /// instrumentation costs; the instruments still exist, so code holding them keeps working.
+    /// </param>
+    public VigieMetrics(CollectorRegistry registry, bool enabled = true)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        Enabled = enabled;
+        Registry = registry;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        // Exemplars are only exported in the OpenMetrics format with Prometheus' exemplar storage on, which this stack does
+        // not enable; reading the trace context for one on every observation is pure cost.
+        factory.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = (_, _) => Exemplar.None };
 
         HttpRequests = factory.CreateCounter(
             "vigie_http_requests_total",
@@ -100,6 +122,11 @@ public sealed class VigieMetrics
             "Accuracy of the model version on the held-out split of its training data (0..1).",
             ["model_version"]);
 
+        AlertNotifications = factory.CreateCounter(
+            "vigie_alert_notifications_total",
+            "Alert notifications Alertmanager delivered to Vigie's inbox, by status (firing|resolved) and severity (critical|warning|info|none|other).",
+            ["status", "severity"]);
+
         LogEvents = factory.CreateCounter(
             "vigie_log_events_total",
             "Log events written by the app, per level (trace|debug|info|warn|error|fatal); a rise in error is often the first sign of trouble.",
@@ -110,15 +137,46 @@ public sealed class VigieMetrics
         {
             DbErrors.WithLabels(operation);
         }
+        foreach (var status in new[] { "firing", "resolved" })
+        {
+            foreach (var severity in new[] { "critical", "warning" })
+            {
+                AlertNotifications.WithLabels(status, severity);
+            }
+        }
         foreach (var outcome in new[] { "accepted", "rejected" })
         {
             BatchRows.WithLabels(outcome);
         }
-        foreach (var level in new[] { "trace", "debug", "info", "warn", "error", "fatal" })
+        foreach (var level in LogLevels)
         {
-            LogEvents.WithLabels(level);
+            _logEvents[level] = LogEvents.WithLabels(level);
         }
+        foreach (var operation in DbOperations)
+        {
+            _dbErrors[operation] = DbErrors.WithLabels(operation);
+            _dbDuration[operation] = DbQueryDuration.WithLabels(operation);
+        }
+        foreach (var channel in Channels)
+        {
+            _inference[channel] = InferenceDuration.WithLabels(channel);
+        }
+        foreach (var species in Species)
+        {
+            _confidence[species] = PredictionConfidence.WithLabels(species);
+        }
+        _drift = Features.Select(f => FeatureDrift.WithLabels(f)).ToArray();
+        _rowsAccepted = BatchRows.WithLabels("accepted");
+        _rowsRejected = BatchRows.WithLabels("rejected");
     }
+
+    /// <summary>The levels of <c>vigie_log_events_total</c>.</summary>
+    public static readonly IReadOnlyList<string> LogLevels = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+    /// <summary>False when <c>Metrics:Enabled=false</c>: the recording methods do nothing.</summary>
+    public bool Enabled { get; }
+
+    private CollectorRegistry Registry { get; }
 
     public Counter HttpRequests { get; }
     public Histogram HttpRequestDuration { get; }
@@ -136,22 +194,132 @@ public sealed class VigieMetrics
     public Gauge ModelInfo { get; }
     public Gauge ModelAccuracy { get; }
     public Counter LogEvents { get; }
+    public Counter AlertNotifications { get; }
 
     /// <summary>Publishes the model in service: info gauge at 1 with its version, held-out accuracy, and zeroed series per species/channel.</summary>
     public void SetModel(string modelVersion, string trainer, double heldOutAccuracy)
     {
         ModelInfo.WithLabels(modelVersion, trainer).Set(1);
         ModelAccuracy.WithLabels(modelVersion).Set(heldOutAccuracy);
+        var series = new PredictionSeries(modelVersion);
         foreach (var species in Species)
         {
             foreach (var channel in Channels)
             {
-                Predictions.WithLabels(species, channel, modelVersion);
+                series.Children[(species, channel)] = Predictions.WithLabels(species, channel, modelVersion);
             }
         }
+        _predictions = series;
         foreach (var outcome in new[] { "correct", "incorrect" })
         {
             Feedback.WithLabels(outcome, modelVersion);
         }
+    }
+
+    /// <summary>Time the model took to score one set of measurements.</summary>
+    public void RecordInference(string channel, double seconds)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        (_inference.GetValueOrDefault(channel) ?? InferenceDuration.WithLabels(channel)).Observe(seconds);
+    }
+
+    /// <summary><paramref name="count"/> stored predictions of <paramref name="species"/> with <paramref name="confidence"/>.</summary>
+    public void RecordPredictions(string species, string channel, string modelVersion, double confidence, int count = 1)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        var series = _predictions;
+        var counter = series is not null && series.ModelVersion == modelVersion && series.Children.TryGetValue((species, channel), out var child)
+            ? child
+            : Predictions.WithLabels(species, channel, modelVersion);
+        counter.Inc(count);
+        (_confidence.GetValueOrDefault(species) ?? PredictionConfidence.WithLabels(species)).Observe(confidence, count);
+    }
+
+    /// <summary>Feedback on a prediction of <paramref name="modelVersion"/>.</summary>
+    public void RecordFeedback(bool correct, string modelVersion)
+    {
+        if (Enabled)
+        {
+            Feedback.WithLabels(correct ? "correct" : "incorrect", modelVersion).Inc();
+        }
+    }
+
+    /// <summary>Rows of a stored batch upload.</summary>
+    public void RecordBatchRows(int accepted, int rejected)
+    {
+        if (Enabled)
+        {
+            _rowsAccepted.Inc(accepted);
+            _rowsRejected.Inc(rejected);
+        }
+    }
+
+    /// <summary>Time one named database operation took, connection included.</summary>
+    public void RecordDbQuery(string operation, double seconds)
+    {
+        if (Enabled)
+        {
+            (_dbDuration.GetValueOrDefault(operation) ?? DbQueryDuration.WithLabels(operation)).Observe(seconds);
+        }
+    }
+
+    /// <summary>A failed database operation.</summary>
+    public void RecordDbError(string operation)
+    {
+        if (Enabled)
+        {
+            (_dbErrors.GetValueOrDefault(operation) ?? DbErrors.WithLabels(operation)).Inc();
+        }
+    }
+
+    /// <summary>The result of the periodic database probe.</summary>
+    public void SetDbUp(bool up)
+    {
+        if (Enabled)
+        {
+            DbUp.Set(up ? 1 : 0);
+        }
+    }
+
+    /// <summary>A log event written at <paramref name="level"/> (one of <see cref="LogLevels"/>).</summary>
+    public void RecordLogEvent(string level)
+    {
+        if (Enabled)
+        {
+            (_logEvents.GetValueOrDefault(level) ?? LogEvents.WithLabels(level)).Inc();
+        }
+    }
+
+    /// <summary>The PSI of the feature at <paramref name="featureIndex"/> in <see cref="Features"/>.</summary>
+    public void SetFeatureDrift(int featureIndex, double psi)
+    {
+        if (Enabled)
+        {
+            _drift[featureIndex].Set(psi);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="update"/> right before every scrape of the registry: for gauges that are cheaper to compute
+    /// when read than on every event (the drift PSI).
+    /// </summary>
+    public void OnScrape(Action update)
+    {
+        if (Enabled)
+        {
+            Registry.AddBeforeCollectCallback(update);
+        }
+    }
+
+    private sealed class PredictionSeries(string modelVersion)
+    {
+        public string ModelVersion { get; } = modelVersion;
+        public Dictionary<(string Species, string Channel), Counter.Child> Children { get; } = new();
     }
 }

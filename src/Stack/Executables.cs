@@ -8,6 +8,8 @@ public static class Executables
     public static readonly string[] NodeExporter = ["prometheus-node-exporter", "node_exporter"];
     public static readonly string[] BlackboxExporter = ["prometheus-blackbox-exporter", "blackbox_exporter"];
     public static readonly string[] Grafana = ["grafana-server", "grafana"];
+    public static readonly string[] Alertmanager = ["prometheus-alertmanager", "alertmanager"];
+    public static readonly string[] Amtool = ["amtool"];
 
     /// <summary>Full path of the first of <paramref name="names"/> found on PATH, or null.</summary>
     public static string? Find(IEnumerable<string> names)

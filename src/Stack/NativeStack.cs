@@ -34,6 +34,10 @@ public sealed class NativeStack : IAsyncDisposable
     public Uri MetricsUrl => new(Local(Options.MetricsPort), "/metrics");
     public Uri PrometheusUrl => Local(Options.PrometheusPort);
     public Uri GrafanaUrl => Local(Options.GrafanaPort);
+    public Uri AlertmanagerUrl => Local(Options.AlertmanagerPort);
+
+    /// <summary>The bearer token Alertmanager presents to the app's alert inbox (generated per run).</summary>
+    public string AlertmanagerToken { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
     /// <summary>Starts everything and waits until the app is ready and Prometheus answers.</summary>
     public static async Task<NativeStack> StartAsync(NativeStackOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
@@ -81,7 +85,12 @@ public sealed class NativeStack : IAsyncDisposable
             ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
             ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
             ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
+            ["alertmanager_token"] = AlertmanagerToken,
         };
+        if (Options.FastTimings is not null)
+        {
+            appEnvironment["Database__ProbeIntervalSeconds"] = "0.5";
+        }
         foreach (var (key, value) in Options.AppSettings)
         {
             appEnvironment[key] = value;
@@ -98,16 +107,33 @@ public sealed class NativeStack : IAsyncDisposable
             [$"--config.file={Path.Combine(Options.RepositoryRoot, "prometheus", "blackbox.yml")}", $"--web.listen-address=127.0.0.1:{Options.BlackboxPort}"],
             Path.Combine(processLogs, "blackbox-exporter.log")));
 
+        _log($"Alertmanager on {AlertmanagerUrl}");
+        Track(ManagedProcess.Start("alertmanager", Executables.Require(Executables.Alertmanager, "prometheus-alertmanager"),
+        [
+            $"--config.file={WriteAlertmanagerConfig()}",
+            $"--storage.path={Path.Combine(Options.StateDirectory, "alertmanager-data")}",
+            $"--web.listen-address=127.0.0.1:{Options.AlertmanagerPort}",
+            // It runs alone: no gossip port (Alertmanager would otherwise listen for peers on all interfaces).
+            "--cluster.listen-address=",
+        ], Path.Combine(processLogs, "alertmanager.log")));
+
         var configPath = WritePrometheusConfig();
         _log($"Prometheus on {PrometheusUrl}");
-        Track(ManagedProcess.Start("prometheus", Executables.Require(Executables.Prometheus, "prometheus"),
+        List<string> prometheusArguments =
         [
             $"--config.file={configPath}",
             $"--storage.tsdb.path={Path.Combine(Options.StateDirectory, "prometheus-data")}",
             "--storage.tsdb.retention.time=7d",
             "--storage.tsdb.retention.size=512MB",
             $"--web.listen-address=127.0.0.1:{Options.PrometheusPort}",
-        ], Path.Combine(processLogs, "prometheus.log")));
+        ];
+        if (Options.FastTimings is not null)
+        {
+            // Prometheus drops the first notification when Alertmanager is not discovered yet and resends after this delay (1 min by default).
+            prometheusArguments.Add($"--rules.alert.resend-delay={Options.FastTimings}");
+        }
+        Track(ManagedProcess.Start("prometheus", Executables.Require(Executables.Prometheus, "prometheus"), prometheusArguments,
+            Path.Combine(processLogs, "prometheus.log")));
 
         if (grafana is not null)
         {
@@ -117,30 +143,61 @@ public sealed class NativeStack : IAsyncDisposable
 
         await WaitForAsync(App, new Uri(WebUrl, "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
         await WaitForAsync(_processes.Single(p => p.Name == "prometheus"), new Uri(PrometheusUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
+        await WaitForAsync(_processes.Single(p => p.Name == "alertmanager"), new Uri(AlertmanagerUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
     }
 
-    /// <summary>Writes the rewritten prometheus.yml into the state directory and returns its path.</summary>
+    /// <summary>Writes the rewritten prometheus.yml (and, with fast timings, rewritten rules) into the state directory.</summary>
     private string WritePrometheusConfig()
     {
-        var source = Path.Combine(Options.RepositoryRoot, "prometheus", "prometheus.yml");
-        var addresses = new Dictionary<string, string>
+        var sourceDirectory = Path.Combine(Options.RepositoryRoot, "prometheus");
+        var configDirectory = sourceDirectory;
+        var yaml = File.ReadAllText(Path.Combine(sourceDirectory, "prometheus.yml"));
+        if (Options.FastTimings is { } fast)
         {
-            ["web:8081"] = $"127.0.0.1:{Options.MetricsPort}",
-            ["web:8080"] = $"127.0.0.1:{Options.WebPort}",
-            ["node-exporter:9100"] = $"127.0.0.1:{Options.NodeExporterPort}",
-            ["blackbox-exporter:9115"] = $"127.0.0.1:{Options.BlackboxPort}",
-            ["prometheus:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
-            ["localhost:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
-            ["grafana:3000"] = $"127.0.0.1:{Options.GrafanaPort}",
-            // No Alertmanager runs natively yet: a free loopback port keeps the name from being resolved on this host.
-            ["alertmanager:9093"] = $"127.0.0.1:{FreePort.Next()}",
-        };
+            configDirectory = Options.StateDirectory;
+            var rules = Path.Combine(Options.StateDirectory, "rules");
+            Directory.CreateDirectory(rules);
+            foreach (var file in Directory.GetFiles(Path.Combine(sourceDirectory, "rules"), "*.yml"))
+            {
+                File.WriteAllText(Path.Combine(rules, Path.GetFileName(file)), PrometheusConfig.ShortenTimings(File.ReadAllText(file), fast));
+            }
+            yaml = PrometheusConfig.ShortenTimings(yaml, fast);
+        }
         var absent = HasGrafana ? Array.Empty<string>() : ["grafana"];
-        var rewritten = PrometheusConfig.Rewrite(File.ReadAllText(source), addresses, Path.GetDirectoryName(source)!, absent);
+        var rewritten = PrometheusConfig.Rewrite(yaml, NativeAddresses(), configDirectory, absent);
         var target = Path.Combine(Options.StateDirectory, "prometheus.yml");
         File.WriteAllText(target, rewritten);
         return target;
     }
+
+    /// <summary>Writes alertmanager.yml with the native webhook address, the run's token file and, for tests, short waits.</summary>
+    private string WriteAlertmanagerConfig()
+    {
+        var tokenFile = Path.Combine(Options.StateDirectory, "alertmanager_token");
+        File.WriteAllText(tokenFile, AlertmanagerToken);
+        var yaml = File.ReadAllText(Path.Combine(Options.RepositoryRoot, "prometheus", "alertmanager.yml"))
+            .Replace("/run/secrets/alertmanager_token", tokenFile, StringComparison.Ordinal);
+        if (Options.FastTimings is { } fast)
+        {
+            yaml = PrometheusConfig.ShortenTimings(yaml, fast);
+        }
+        var target = Path.Combine(Options.StateDirectory, "alertmanager.yml");
+        File.WriteAllText(target, PrometheusConfig.Rewrite(yaml, NativeAddresses(), Options.StateDirectory));
+        return target;
+    }
+
+    /// <summary>Compose address → native address of every service this run starts.</summary>
+    private Dictionary<string, string> NativeAddresses() => new()
+    {
+        ["web:8081"] = $"127.0.0.1:{Options.MetricsPort}",
+        ["web:8080"] = $"127.0.0.1:{Options.WebPort}",
+        ["node-exporter:9100"] = $"127.0.0.1:{Options.NodeExporterPort}",
+        ["blackbox-exporter:9115"] = $"127.0.0.1:{Options.BlackboxPort}",
+        ["prometheus:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
+        ["localhost:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
+        ["grafana:3000"] = $"127.0.0.1:{Options.GrafanaPort}",
+        ["alertmanager:9093"] = $"127.0.0.1:{Options.AlertmanagerPort}",
+    };
 
     /// <summary>Polls Prometheus until every scrape target reports health "up"; returns the targets seen last.</summary>
     public async Task<IReadOnlyList<(string Job, string Instance, string Health, string Error)>> WaitForTargetsUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)

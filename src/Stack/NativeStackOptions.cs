@@ -25,6 +25,13 @@ public sealed record NativeStackOptions
     public int NodeExporterPort { get; init; } = FreePort.Next();
     public int BlackboxPort { get; init; } = FreePort.Next();
     public int GrafanaPort { get; init; } = FreePort.Next();
+    public int AlertmanagerPort { get; init; } = FreePort.Next();
+
+    /// <summary>
+    /// When set (e.g. "1s"), every waiting time of the rules and of Alertmanager (<c>for:</c>, intervals, group waits)
+    /// is shortened to it, so an end-to-end test sees an alert fire and resolve in seconds.
+    /// </summary>
+    public string? FastTimings { get; init; }
 
     /// <summary>Extra settings for the app (configuration keys with <c>__</c> separators).</summary>
     public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();

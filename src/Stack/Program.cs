@@ -37,6 +37,7 @@ async Task<int> UpAsync()
         GrafanaPort = Port("GRAFANA_PORT", 3000),
         NodeExporterPort = Available(9100),
         BlackboxPort = Available(9115),
+        AlertmanagerPort = Available(9093),
         DatabasePort = Available(55432),
     };
     using var stopping = new CancellationTokenSource();
@@ -59,6 +60,7 @@ async Task<int> UpAsync()
     Console.WriteLine($"  API         {stack.WebUrl}api/predictions   OpenAPI {stack.WebUrl}openapi/v1.json");
     Console.WriteLine($"  Metrics     {stack.MetricsUrl} (sidecar)");
     Console.WriteLine($"  Prometheus  {stack.PrometheusUrl}classic/targets");
+    Console.WriteLine($"  Alertmanager {stack.AlertmanagerUrl} (alerts reach {stack.WebUrl}Alerts)");
     Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
     Console.WriteLine($"  PostgreSQL  psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
     Console.WriteLine($"  Logs        {Path.Combine(root, "logs", "web.log")}");

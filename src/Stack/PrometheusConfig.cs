@@ -36,9 +36,23 @@ public static partial class PrometheusConfig
         });
     }
 
+    /// <summary>
+    /// Shortens the waiting times of a Prometheus or Alertmanager file (rule <c>for:</c>, evaluation and scrape
+    /// intervals, Alertmanager's group waits) to <paramref name="value"/>, so a test sees in seconds what production
+    /// waits minutes for. Only durations change; expressions, thresholds and routes stay as committed.
+    /// </summary>
+    public static string ShortenTimings(string yaml, string value)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        return Timing().Replace(yaml, match => match.Groups["lead"].Value + value);
+    }
+
     /// <summary>Every <c>host:port</c> literal the file targets, for checking that a rewrite left none behind.</summary>
     public static IReadOnlyList<string> ComposeAddresses(string yaml) =>
         Address().Matches(yaml ?? string.Empty).Select(m => m.Groups[1].Value).Distinct().ToList();
+
+    [GeneratedRegex(@"(?<lead>^\s*(for|evaluation_interval|scrape_interval|scrape_timeout|group_wait|group_interval):\s*)\S+", RegexOptions.Multiline)]
+    private static partial Regex Timing();
 
     // A list entry under rule_files: `  - "rules/*.yml"`.
     [GeneratedRegex(@"(?<lead>^\s*-\s*)[""']?(?<path>[^""'\s]*rules/[^""'\s]*)[""']?\s*$", RegexOptions.Multiline)]

@@ -1,5 +1,6 @@
 using Vigie.Metrics;
 using Vigie.Web;
+using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Health;
 using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Predictions;
@@ -36,6 +37,7 @@ app.UseAntiforgery();
 app.MapVigieHealth();
 app.MapPredictionsApi();
 app.MapModelApi();
+app.MapAlertsApi();
 app.MapOpenApi();
 app.MapRazorPages();
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Http;
@@ -38,6 +39,10 @@ public static class ServiceRegistration
         services.AddSingleton<PredictionService>();
         services.AddSingleton<BatchStore>();
         services.AddSingleton<BatchService>();
+        services.AddSingleton<AlertWebhookToken>();
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<AlertInbox>();
+        services.AddHostedService<AlertFlusher>();
         services.AddSingleton<RequestSummaryMiddleware>();
         return services;
     }

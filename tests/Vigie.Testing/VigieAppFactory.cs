@@ -10,6 +10,9 @@ namespace Vigie.Testing;
 /// </summary>
 public sealed class VigieAppFactory(string connectionString, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
 {
+    /// <summary>The bearer token the app's alert inbox expects from Alertmanager in tests.</summary>
+    public const string AlertmanagerToken = "test-alertmanager-token";
+
     /// <summary>Port of the sidecar metrics host.</summary>
     public int MetricsPort { get; } = FreePort.Next();
 
@@ -26,6 +29,7 @@ public sealed class VigieAppFactory(string connectionString, IReadOnlyDictionary
         builder.UseSetting("Logging:Directory", LogDirectory);
         builder.UseSetting("SecretsDirectory", Path.Combine(LogDirectory, "no-secrets"));
         builder.UseSetting("Database:ProbeIntervalSeconds", "0.5");
+        builder.UseSetting("alertmanager_token", AlertmanagerToken);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);

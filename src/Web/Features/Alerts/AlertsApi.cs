@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Vigie.Web.Features.Alerts;
+
+/// <summary>
+/// The bearer token Alertmanager presents (<c>alertmanager_token</c>: the generated secret file, read through the
+/// KeyPerFile provider). Without a configured token every notification is refused.
+/// </summary>
+public sealed class AlertWebhookToken(IConfiguration configuration)
+{
+    public const string ConfigurationKey = "alertmanager_token";
+
+    private readonly byte[]? _expected = configuration[ConfigurationKey]?.Trim() is { Length: > 0 } token ? Encoding.UTF8.GetBytes(token) : null;
+
+    public bool IsConfigured => _expected is not null;
+
+    /// <summary>Compares the presented token in constant time, so its content cannot be guessed from response times.</summary>
+    public bool Accepts(string? authorizationHeader)
+    {
+        const string scheme = "Bearer ";
+        if (_expected is null || authorizationHeader is null || !authorizationHeader.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var presented = Encoding.UTF8.GetBytes(authorizationHeader[scheme.Length..].Trim());
+        return CryptographicOperations.FixedTimeEquals(presented, _expected);
+    }
+}
+
+/// <summary>The alert inbox's API: Alertmanager's webhook receiver and the list of firing alerts.</summary>
+public static class AlertsApi
+{
+    /// <summary>Largest notification body accepted; Alertmanager's groups are a few kilobytes.</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/alerts").WithTags("Alerts");
+        api.MapPost("", ReceiveAsync).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
+            .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
+        api.MapGet("", (AlertInbox inbox) => TypedResults.Ok(inbox.Firing))
+            .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<AlertReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
+        HttpContext context, AlertWebhookToken token, AlertInbox inbox, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!token.Accepts(context.Request.Headers.Authorization))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                detail: "A valid bearer token is required to deliver alerts.");
+        }
+        if (!context.Request.HasJsonContentType())
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: "Alert notifications are JSON (Content-Type: application/json).");
+        }
+        var body = await ReadLimitedAsync(context.Request, cancellationToken);
+        if (body is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large",
+                detail: $"Alert notifications are limited to {MaxBodyBytes:N0} bytes.");
+        }
+        AlertmanagerPayload? payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize<AlertmanagerPayload>(body, Json);
+        }
+        catch (JsonException ex)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: ex.Message);
+        }
+        var (notifications, errors) = AlertPayloadReader.Read(payload, clock.GetUtcNow());
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        inbox.Receive(notifications);
+        return TypedResults.Ok(new AlertReceipt(notifications.Count));
+    }
+
+    // Reads at most MaxBodyBytes; null when the body is larger (declared or actual), without buffering the excess.
+    private static async Task<byte[]?> ReadLimitedAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}
+
+/// <summary>Answer to Alertmanager: how many alerts were taken in.</summary>
+public sealed record AlertReceipt(int Received);
