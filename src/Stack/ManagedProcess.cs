@@ -120,8 +120,15 @@ public sealed class ManagedProcess : IDisposable
         }
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         Stop();
         _process.Dispose();
         lock (_log)
