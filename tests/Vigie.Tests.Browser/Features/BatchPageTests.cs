@@ -86,4 +86,19 @@ public sealed class BatchPageTests : BrowserTest
         await Expect(Page.GetByTestId("batch-report")).ToHaveCountAsync(0);
         await Screenshots.CaptureAsync(Page, "batch-invalid");
     }
+
+    [Test]
+    public async Task The_sample_file_offered_on_the_page_downloads_and_uploads_without_a_rejected_row()
+    {
+        await OpenAsync("/Batch");
+        var download = await Page.RunAndWaitForDownloadAsync(() => Page.GetByRole(AriaRole.Link, new() { Name = "Download a sample file" }).ClickAsync());
+        var sample = await File.ReadAllBytesAsync(await download.PathAsync());
+        Assert.That(Encoding.UTF8.GetString(sample), Does.StartWith("id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g"));
+
+        await Field("CSV file").SetInputFilesAsync(new FilePayload { Name = download.SuggestedFilename, MimeType = "text/csv", Buffer = sample });
+        await Button("Upload and predict").ClickAsync();
+        await Expect(Page.GetByTestId("accepted")).ToHaveTextAsync("5");
+        await Expect(Page.GetByTestId("rejected")).ToHaveTextAsync("0");
+        await Expect(Page.GetByTestId("batch-report")).ToContainTextAsync("Every row was accepted.");
+    }
 }
