@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Npgsql;
 using Vigie.Stack;
-using Vigie.Testing;
 
 namespace Vigie.Tests.Stack.Alerting;
 
@@ -16,22 +15,8 @@ public sealed class AlertDeliveryTests
     [Test]
     public async Task Database_down_reaches_the_alerts_page_and_its_resolution_reaches_the_inbox()
     {
-        Infrastructure.Require(PostgresCluster.IsInstalled, "PostgreSQL server binaries are not installed");
-        foreach (var (names, package) in new[] { (Executables.Prometheus, "prometheus"), (Executables.Alertmanager, "prometheus-alertmanager"), (Executables.NodeExporter, "prometheus-node-exporter"), (Executables.BlackboxExporter, "prometheus-blackbox-exporter") })
-        {
-            Infrastructure.Require(Executables.Find(names) is not null, $"{names[0]} is not installed (package '{package}')");
-        }
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var state = Directory.CreateTempSubdirectory("vigie-alerting-").FullName;
-        var stack = await NativeStack.StartAsync(new NativeStackOptions
-        {
-            RepositoryRoot = Infrastructure.RepositoryRoot,
-            StateDirectory = state,
-            LogDirectory = Path.Combine(state, "logs"),
-            Configuration = configuration,
-            DurableDatabase = false,
-            FastTimings = "1s",
-        }, line => TestContext.Progress.WriteLine("  starting " + line));
+        NativeRun.RequireServers();
+        var stack = await NativeStack.StartAsync(NativeRun.ThrowawayOptions("alerting", fastTimings: "1s"), line => TestContext.Progress.WriteLine("  starting " + line));
         try
         {
             using var http = new HttpClient { BaseAddress = stack.WebUrl, Timeout = TimeSpan.FromSeconds(10) };
@@ -60,8 +45,7 @@ public sealed class AlertDeliveryTests
         }
         finally
         {
-            await stack.DisposeAsync();
-            Directory.Delete(state, recursive: true);
+            await NativeRun.StopAsync(stack);
         }
     }
 

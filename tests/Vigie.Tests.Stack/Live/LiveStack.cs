@@ -1,5 +1,4 @@
 using Vigie.Stack;
-using Vigie.Testing;
 
 namespace Vigie.Tests.Stack.Live;
 
@@ -18,21 +17,8 @@ public sealed class LiveStack
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        Infrastructure.Require(PostgresCluster.IsInstalled, "PostgreSQL server binaries are not installed (package 'postgresql')");
-        foreach (var (names, package) in new[] { (Executables.Prometheus, "prometheus"), (Executables.NodeExporter, "prometheus-node-exporter"), (Executables.BlackboxExporter, "prometheus-blackbox-exporter") })
-        {
-            Infrastructure.Require(Executables.Find(names) is not null, $"{names[0]} is not installed (package '{package}')");
-        }
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var state = Directory.CreateTempSubdirectory("vigie-stack-").FullName;
-        Native = await NativeStack.StartAsync(new NativeStackOptions
-        {
-            RepositoryRoot = Infrastructure.RepositoryRoot,
-            StateDirectory = state,
-            LogDirectory = Path.Combine(state, "logs"),
-            Configuration = configuration,
-            DurableDatabase = false,
-        }, line => TestContext.Progress.WriteLine("  starting " + line));
+        NativeRun.RequireServers();
+        Native = await NativeStack.StartAsync(NativeRun.ThrowawayOptions("stack"), line => TestContext.Progress.WriteLine("  starting " + line));
         PrometheusApi = new PrometheusClient(Native.PrometheusUrl);
         Traffic = new TrafficDriver(Native.WebUrl);
         await Traffic.DriveAsync();
@@ -49,9 +35,7 @@ public sealed class LiveStack
         PrometheusApi?.Dispose();
         if (Native is not null)
         {
-            var state = Native.Options.StateDirectory;
-            await Native.DisposeAsync();
-            Directory.Delete(state, recursive: true);
+            await NativeRun.StopAsync(Native);
         }
     }
 }
