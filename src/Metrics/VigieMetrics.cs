@@ -24,7 +24,8 @@ public sealed class VigieMetrics
     public static readonly IReadOnlyList<string> Features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
 
     /// <summary>The named database operations (<c>operation</c> label of the DB metrics).</summary>
-    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts"];
+    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts",
+        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats"];
 
     // Label children of the bounded label sets, looked up once: the hot path (every request, every prediction)
     // then records without building label arrays or hashing label values.
@@ -119,8 +120,31 @@ public sealed class VigieMetrics
             ["model_version", "trainer"]);
         ModelAccuracy = factory.CreateGauge(
             "vigie_model_accuracy_ratio",
-            "Accuracy of the model version on the held-out split of its training data (0..1).",
+            "Held-out accuracy of a model version as measured when it was registered (0..1), for the active version and the newest candidates: status is active|candidate, so a candidate is compared with the version in service before anyone promotes it.",
+            ["model_version", "status"]);
+        ModelTrainingRuns = factory.CreateCounter(
+            "vigie_model_training_runs_total",
+            "Retraining runs this instance finished, by outcome: registered (a new candidate), unchanged (no new feedback since an existing version) or failed. Failures mean feedback is not becoming a better model.",
+            ["outcome"]);
+        ModelTrainingDuration = factory.CreateHistogram(
+            "vigie_model_training_duration_seconds",
+            "Wall time of a retraining run from start to registration (loading feedback, training, evaluating both models); growth follows the amount of feedback.",
+            new HistogramConfiguration { Buckets = [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] });
+        ModelSwitches = factory.CreateCounter(
+            "vigie_model_switches_total",
+            "Times this instance switched the model it serves after start-up (a promotion or rollback applied). The model dashboard draws each increase as an annotation, so a change in accuracy or drift can be matched to the version change that caused it.");
+        ShadowPredictions = factory.CreateCounter(
+            "vigie_shadow_predictions_total",
+            "Predictions also scored by the candidate in shadow, by whether it agreed with the answer the active model gave (agree|disagree). The agreement rate says how different a promotion would make the answers, before it is made.",
+            ["model_version", "agreement"]);
+        ShadowAgreement = factory.CreateGauge(
+            "vigie_model_shadow_agreement_ratio",
+            "Share of all predictions a shadowed version scored (recorded in shadow_predictions, every instance) on which it agreed with the answer given (0..1), for the version in shadow and the newest candidates.",
             ["model_version"]);
+        ModelLiveAccuracy = factory.CreateGauge(
+            "vigie_model_live_accuracy_ratio",
+            "Accuracy on real feedback per model version (0..1), from the database so it covers every instance and survives restarts: role=served for the answers a version gave, role=shadow for what a shadowed candidate would have answered on the same predictions. The evidence for promoting or rolling back.",
+            ["model_version", "role"]);
 
         AlertNotifications = factory.CreateCounter(
             "vigie_alert_notifications_total",
@@ -147,6 +171,10 @@ public sealed class VigieMetrics
         foreach (var outcome in new[] { "accepted", "rejected" })
         {
             BatchRows.WithLabels(outcome);
+        }
+        foreach (var outcome in TrainingOutcomes)
+        {
+            ModelTrainingRuns.WithLabels(outcome);
         }
         foreach (var level in LogLevels)
         {
@@ -193,6 +221,12 @@ public sealed class VigieMetrics
     public Gauge BuildInfo { get; }
     public Gauge ModelInfo { get; }
     public Gauge ModelAccuracy { get; }
+    public Counter ModelTrainingRuns { get; }
+    public Histogram ModelTrainingDuration { get; }
+    public Counter ModelSwitches { get; }
+    public Counter ShadowPredictions { get; }
+    public Gauge ShadowAgreement { get; }
+    public Gauge ModelLiveAccuracy { get; }
     public Counter LogEvents { get; }
     public Counter AlertNotifications { get; }
 
@@ -200,7 +234,7 @@ public sealed class VigieMetrics
     public void SetModel(string modelVersion, string trainer, double heldOutAccuracy)
     {
         ModelInfo.WithLabels(modelVersion, trainer).Set(1);
-        ModelAccuracy.WithLabels(modelVersion).Set(heldOutAccuracy);
+        ModelAccuracy.WithLabels(modelVersion, "active").Set(heldOutAccuracy);
         var series = new PredictionSeries(modelVersion);
         foreach (var species in Species)
         {
@@ -213,6 +247,100 @@ public sealed class VigieMetrics
         foreach (var outcome in new[] { "correct", "incorrect" })
         {
             Feedback.WithLabels(outcome, modelVersion);
+        }
+    }
+
+    /// <summary>The outcomes of <c>vigie_model_training_runs_total</c>.</summary>
+    public static readonly IReadOnlyList<string> TrainingOutcomes = ["registered", "unchanged", "failed"];
+
+    /// <summary>
+    /// The instance now serves <paramref name="modelVersion"/>: its info and accuracy series are published first, then
+    /// the previous version's are removed, so a scrape sees exactly one <c>vigie_model_info</c> series and never none.
+    /// </summary>
+    public void SwitchModel(string? previousVersion, string? previousTrainer, string modelVersion, string trainer, double heldOutAccuracy)
+    {
+        SetModel(modelVersion, trainer, heldOutAccuracy);
+        ModelAccuracy.RemoveLabelled(modelVersion, "candidate");
+        if (previousVersion is not null && previousVersion != modelVersion)
+        {
+            ModelInfo.RemoveLabelled(previousVersion, previousTrainer ?? trainer);
+            ModelAccuracy.RemoveLabelled(previousVersion, "active");
+            ModelSwitches.Inc();
+        }
+    }
+
+    /// <summary>A finished retraining run.</summary>
+    public void RecordTrainingRun(string outcome, double seconds)
+    {
+        if (Enabled)
+        {
+            ModelTrainingRuns.WithLabels(outcome).Inc();
+            ModelTrainingDuration.Observe(seconds);
+        }
+    }
+
+    /// <summary><paramref name="agreed"/> and <paramref name="disagreed"/> predictions scored in shadow by <paramref name="modelVersion"/>.</summary>
+    public void RecordShadowPredictions(string modelVersion, int agreed, int disagreed)
+    {
+        if (Enabled)
+        {
+            ShadowPredictions.WithLabels(modelVersion, "agree").Inc(agreed);
+            ShadowPredictions.WithLabels(modelVersion, "disagree").Inc(disagreed);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the registry-derived gauges (candidate accuracy, shadow agreement, live accuracy) with
+    /// <paramref name="stats"/>; series of versions no longer published are removed.
+    /// </summary>
+    public void PublishModelStats(IReadOnlyCollection<ModelStats> stats)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        if (!Enabled)
+        {
+            return;
+        }
+        lock (_modelStatsGate)
+        {
+            var accuracy = new HashSet<(string, string)>();
+            var agreement = new HashSet<string>();
+            var live = new HashSet<(string, string)>();
+            foreach (var s in stats)
+            {
+                if (s.Status is "candidate")
+                {
+                    ModelAccuracy.WithLabels(s.ModelVersion, s.Status).Set(s.HeldOutAccuracy);
+                    accuracy.Add((s.ModelVersion, s.Status));
+                }
+                if (s.ShadowAgreement is { } a)
+                {
+                    ShadowAgreement.WithLabels(s.ModelVersion).Set(a);
+                    agreement.Add(s.ModelVersion);
+                }
+                if (s.ServedAccuracy is { } served)
+                {
+                    ModelLiveAccuracy.WithLabels(s.ModelVersion, "served").Set(served);
+                    live.Add((s.ModelVersion, "served"));
+                }
+                if (s.ShadowAccuracy is { } shadow)
+                {
+                    ModelLiveAccuracy.WithLabels(s.ModelVersion, "shadow").Set(shadow);
+                    live.Add((s.ModelVersion, "shadow"));
+                }
+            }
+            foreach (var (version, status) in _publishedAccuracy.Where(k => !accuracy.Contains(k)))
+            {
+                ModelAccuracy.RemoveLabelled(version, status);
+            }
+            foreach (var version in _publishedAgreement.Where(k => !agreement.Contains(k)))
+            {
+                ShadowAgreement.RemoveLabelled(version);
+            }
+            foreach (var (version, role) in _publishedLive.Where(k => !live.Contains(k)))
+            {
+                ModelLiveAccuracy.RemoveLabelled(version, role);
+            }
+            (_publishedAccuracy, _publishedAgreement, _publishedLive) = (accuracy, agreement, live);
         }
     }
 
@@ -317,9 +445,23 @@ public sealed class VigieMetrics
         }
     }
 
+    private readonly Lock _modelStatsGate = new();
+    private HashSet<(string, string)> _publishedAccuracy = [];
+    private HashSet<string> _publishedAgreement = [];
+    private HashSet<(string, string)> _publishedLive = [];
+
     private sealed class PredictionSeries(string modelVersion)
     {
         public string ModelVersion { get; } = modelVersion;
         public Dictionary<(string Species, string Channel), Counter.Child> Children { get; } = new();
     }
 }
+
+/// <summary>What the registry says about one published model version, for <see cref="VigieMetrics.PublishModelStats"/>.</summary>
+/// <param name="ModelVersion">The version.</param>
+/// <param name="Status">active, candidate or retired.</param>
+/// <param name="HeldOutAccuracy">Held-out accuracy when it was registered.</param>
+/// <param name="ShadowAgreement">Share of shadow-scored predictions it agreed on, when it was shadowed.</param>
+/// <param name="ServedAccuracy">Accuracy on feedback of the answers it gave, when it has any.</param>
+/// <param name="ShadowAccuracy">Accuracy on feedback of what it answered in shadow, when it has any.</param>
+public sealed record ModelStats(string ModelVersion, string Status, double HeldOutAccuracy, double? ShadowAgreement, double? ServedAccuracy, double? ShadowAccuracy);

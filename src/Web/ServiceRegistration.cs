@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
+using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Model;
@@ -11,22 +12,20 @@ namespace Vigie.Web;
 /// <summary>The app's own services, grouped so Program.cs reads as the architecture.</summary>
 public static class ServiceRegistration
 {
-    /// <summary>Loads or trains the model once at start-up; the drift monitor compares against its training data.</summary>
+    /// <summary>
+    /// The model: the base data (loaded before the server listens; the drift monitor compares against it), the holder
+    /// of the version in service, and its lifecycle (registry sync, retraining, shadow scoring, admin token). The model
+    /// itself is loaded from the registry in PostgreSQL once the database answers.
+    /// </summary>
     public static IServiceCollection AddVigieModel(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection("Model").Get<ModelOptions>() ?? new ModelOptions();
-        services.AddSingleton(provider =>
-        {
-            var (model, data) = ModelLoader.LoadOrTrain(options, provider.GetRequiredService<ILoggerFactory>().CreateLogger("Vigie.Web.Model"));
-            var metrics = provider.GetRequiredService<VigieMetrics>();
-            metrics.SetModel(model.Version, model.Trainer, model.HeldOutAccuracy);
-            metrics.BuildInfo.WithLabels(typeof(ServiceRegistration).Assembly.GetName().Version?.ToString() ?? "0.0.0", Environment.Version.ToString()).Set(1);
-            return new LoadedModel(model, data);
-        });
-        services.AddSingleton(p => p.GetRequiredService<LoadedModel>().Model);
-        services.AddSingleton(p => p.GetRequiredService<LoadedModel>().Data);
+        services.AddSingleton(options);
+        services.AddSingleton(_ => ModelLoader.LoadData(options));
         services.AddSingleton<DriftMonitor>();
+        services.AddSingleton<ModelHolder>();
         services.AddHostedService<ModelWarmup>();
+        services.AddVigieModelLifecycle(configuration);
         return services;
     }
 
@@ -64,19 +63,19 @@ public static class ServiceRegistration
 
     public static IApplicationBuilder UseRequestSummaryLogging(this IApplicationBuilder app) => app.UseMiddleware<RequestSummaryMiddleware>();
 
-    // Trains (or loads) the model before the server starts listening, so the first request never pays for it.
+    // Loads the training data (for the drift monitor) and publishes the build info before the server starts listening.
     private sealed class ModelWarmup(IServiceProvider services) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             services.GetRequiredService<DriftMonitor>();
+            services.GetRequiredService<VigieMetrics>().BuildInfo
+                .WithLabels(typeof(ServiceRegistration).Assembly.GetName().Version?.ToString() ?? "0.0.0", Environment.Version.ToString()).Set(1);
             return Task.CompletedTask;
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
-
-    private sealed record LoadedModel(SpeciesModel Model, PenguinDataSet Data);
 }
 
 /// <summary>Where the status strip links to (<c>Links:Grafana</c>, <c>Links:Prometheus</c>).</summary>

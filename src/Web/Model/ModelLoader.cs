@@ -5,7 +5,10 @@ namespace Vigie.Web.Model;
 /// <summary>Where the model comes from: <c>Model:Path</c> (a saved ML.NET model) and the vendored training data.</summary>
 public sealed class ModelOptions
 {
-    /// <summary>Saved model to load; when empty the model is trained at start-up. When set but missing, the trained model is saved there.</summary>
+    /// <summary>
+    /// Saved model to use as the base model (registered as the first active version when the registry is empty); when
+    /// empty the base model is trained. When set but missing, the trained base model is saved there.
+    /// </summary>
     public string? Path { get; set; }
 
     /// <summary>The training data; relative paths are resolved against the app's base directory.</summary>
@@ -15,35 +18,59 @@ public sealed class ModelOptions
 /// <summary>Loads the configured model file or trains one, and evaluates it on the held-out split.</summary>
 public static class ModelLoader
 {
-    /// <summary>Produces the model in service and the training data (whose distribution the drift monitor compares against).</summary>
+    /// <summary>Produces the base model (loaded from <c>Model:Path</c> or trained) and the training data (whose distribution the drift monitor compares against).</summary>
     public static (SpeciesModel Model, PenguinDataSet Data) LoadOrTrain(ModelOptions options, ILogger logger)
     {
+        var data = LoadData(options);
+        return (new SpeciesModel(LoadOrTrainBase(options, data, logger).Trained), data);
+    }
+
+    /// <summary>The vendored training data of <c>Model:DataPath</c>.</summary>
+    public static PenguinDataSet LoadData(ModelOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
-        var data = PenguinDataSet.Load(Resolve(options.DataPath));
-        TrainedSpeciesModel trained;
+        return PenguinDataSet.Load(Resolve(options.DataPath));
+    }
+
+    /// <summary>
+    /// The base model: the saved model of <c>Model:Path</c> when that file exists, otherwise trained on the base data
+    /// (and saved to <c>Model:Path</c> when set). Returns it with its serialized bytes, as the registry stores them.
+    /// </summary>
+    public static (TrainedSpeciesModel Trained, byte[] Bytes) LoadOrTrainBase(ModelOptions options, PenguinDataSet data, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(data);
         if (!string.IsNullOrWhiteSpace(options.Path) && File.Exists(options.Path))
         {
+            var bytes = File.ReadAllBytes(options.Path);
             var ml = new MLContext(SpeciesModelTrainer.Seed);
-            var transformer = ml.Model.Load(options.Path, out var schema);
+            using var stream = new MemoryStream(bytes, writable: false);
+            var transformer = ml.Model.Load(stream, out var schema);
             var accuracy = SpeciesModelTrainer.HeldOutAccuracy(ml, transformer, data);
             var version = ReadVersion(options.Path);
-            trained = new TrainedSpeciesModel(ml, transformer, schema, version, SpeciesModelTrainer.TrainerName, accuracy);
             logger.LogInformation("Loaded model {ModelVersion} from {ModelPath}; held-out accuracy {Accuracy:F3}", version, options.Path, accuracy);
+            return (new TrainedSpeciesModel(ml, transformer, schema, version, SpeciesModelTrainer.TrainerName, accuracy), bytes);
         }
-        else
+        var trained = SpeciesModelTrainer.Train(data);
+        logger.LogInformation("Trained model {ModelVersion} on {Rows} rows ({Dropped} dropped for missing values); held-out accuracy {Accuracy:F3}",
+            trained.Version, data.Observations.Count, data.DroppedRows, trained.HeldOutAccuracy);
+        var serialized = ModelBytes.Save(trained);
+        if (!string.IsNullOrWhiteSpace(options.Path))
         {
-            trained = SpeciesModelTrainer.Train(data);
-            logger.LogInformation("Trained model {ModelVersion} on {Rows} rows ({Dropped} dropped for missing values); held-out accuracy {Accuracy:F3}",
-                trained.Version, data.Observations.Count, data.DroppedRows, trained.HeldOutAccuracy);
-            if (!string.IsNullOrWhiteSpace(options.Path))
-            {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(options.Path))!);
-                trained.Context.Model.Save(trained.Transformer, trained.InputSchema, options.Path);
-                File.WriteAllText(VersionFile(options.Path), trained.Version);
-                logger.LogInformation("Saved model {ModelVersion} to {ModelPath}", trained.Version, options.Path);
-            }
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(options.Path))!);
+            File.WriteAllBytes(options.Path, serialized);
+            File.WriteAllText(VersionFile(options.Path), trained.Version);
+            logger.LogInformation("Saved model {ModelVersion} to {ModelPath}", trained.Version, options.Path);
         }
-        return (new SpeciesModel(trained), data);
+        return (trained, serialized);
+    }
+
+    /// <summary>The base model's version without training it: the saved model's (<c>Model:Path</c>) or the hash of data and settings.</summary>
+    public static string BaseVersion(ModelOptions options, PenguinDataSet data)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(data);
+        return !string.IsNullOrWhiteSpace(options.Path) && File.Exists(options.Path) ? ReadVersion(options.Path) : SpeciesModelTrainer.VersionOf(data);
     }
 
     // A model saved by Vigie keeps its version (data + settings hash) beside it; a foreign file is named by its own hash.

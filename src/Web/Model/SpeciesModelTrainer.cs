@@ -75,7 +75,32 @@ public static class SpeciesModelTrainer
         ArgumentNullException.ThrowIfNull(data);
         var ml = new MLContext(Seed);
         var (train, test) = Split(ml, data);
-        var pipeline = ml.Transforms.Conversion
+        var transformer = Pipeline(ml).Fit(train);
+        var accuracy = Evaluate(ml, transformer, test);
+        return new TrainedSpeciesModel(ml, transformer, train.Schema, VersionOf(data), TrainerName, accuracy);
+    }
+
+    /// <summary>Held-out accuracy of an already trained or loaded <paramref name="transformer"/> on the same split as training used.</summary>
+    public static double HeldOutAccuracy(MLContext ml, ITransformer transformer, PenguinDataSet data)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        var (_, test) = Split(ml, data);
+        return Evaluate(ml, transformer, test);
+    }
+
+    /// <summary>The rows of the seeded train/test split of the base data, as training used them.</summary>
+    public static (IReadOnlyList<PenguinRow> Train, IReadOnlyList<PenguinRow> HeldOut) SplitRows(PenguinDataSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var ml = new MLContext(Seed);
+        var (train, test) = Split(ml, data);
+        return (ml.Data.CreateEnumerable<PenguinRow>(train, reuseRowObject: false).ToList(),
+                ml.Data.CreateEnumerable<PenguinRow>(test, reuseRowObject: false).ToList());
+    }
+
+    /// <summary>The estimator chain every Vigie model is trained with: label to key, features concatenated and min-max normalised, L-BFGS maximum entropy.</summary>
+    internal static IEstimator<ITransformer> Pipeline(MLContext ml) =>
+        ml.Transforms.Conversion
             .MapValueToKey("Label", nameof(PenguinRow.Species), keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Append(ml.Transforms.Concatenate("Features",
                 nameof(PenguinRow.BillLengthMm), nameof(PenguinRow.BillDepthMm),
@@ -89,18 +114,6 @@ public static class SpeciesModelTrainer
                 FeatureColumnName = "Features",
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-        var transformer = pipeline.Fit(train);
-        var accuracy = Evaluate(ml, transformer, test);
-        return new TrainedSpeciesModel(ml, transformer, train.Schema, VersionOf(data), TrainerName, accuracy);
-    }
-
-    /// <summary>Held-out accuracy of an already trained or loaded <paramref name="transformer"/> on the same split as training used.</summary>
-    public static double HeldOutAccuracy(MLContext ml, ITransformer transformer, PenguinDataSet data)
-    {
-        ArgumentNullException.ThrowIfNull(ml);
-        var (_, test) = Split(ml, data);
-        return Evaluate(ml, transformer, test);
-    }
 
     private static (IDataView Train, IDataView Test) Split(MLContext ml, PenguinDataSet data)
     {

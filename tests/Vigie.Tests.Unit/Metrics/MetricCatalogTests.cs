@@ -49,7 +49,7 @@ public sealed partial class MetricCatalogTests
         Assert.Multiple(() =>
         {
             Assert.That(text, Does.Contain("vigie_model_info{model_version=\"abc123\",trainer=\"LbfgsMaximumEntropy\"} 1"));
-            Assert.That(text, Does.Contain("vigie_model_accuracy_ratio{model_version=\"abc123\"} 0.97"));
+            Assert.That(text, Does.Contain("vigie_model_accuracy_ratio{model_version=\"abc123\",status=\"active\"} 0.97"));
             Assert.That(text, Does.Contain("vigie_predictions_total{species=\"Gentoo\",channel=\"batch\",model_version=\"abc123\"} 0"));
             Assert.That(text, Does.Contain("vigie_log_events_total{level=\"error\"} 0"));
         });

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using Vigie.Metrics;
+using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Model;
 
@@ -28,7 +29,7 @@ public abstract record BatchOutcome
 /// Batch predictions from a CSV upload, shared by the <c>/Batch</c> page and <c>POST /api/predictions/batch</c>:
 /// parse, validate each row, score the accepted ones, store everything in one transaction, report per line.
 /// </summary>
-public sealed class BatchService(PredictionService predictions, BatchStore store, BatchOptions options, VigieMetrics metrics, ILogger<BatchService> logger)
+public sealed class BatchService(PredictionService predictions, BatchStore store, BatchOptions options, VigieMetrics metrics, ShadowScorer shadow, ILogger<BatchService> logger)
 {
     public long MaxUploadBytes => options.MaxUploadBytes;
 
@@ -50,7 +51,7 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         }
 
         var model = predictions.Model;
-        var scored = parsed.Rows.Select(row => (row, predictions.Score(row.Measurements, Channels.Batch))).ToList();
+        var scored = parsed.Rows.Select(row => (row, predictions.Score(model, row.Measurements, Channels.Batch))).ToList();
         var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), parsed.ExtraColumns, scored, parsed.Errors, model.Version);
         await store.SaveAsync(batch, cancellationToken);
 
@@ -58,8 +59,9 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         metrics.BatchRows.WithLabels("rejected").Inc(parsed.Errors.Count);
         foreach (var (_, result) in scored)
         {
-            predictions.Published(result, Channels.Batch, 1);
+            predictions.Published(result, Channels.Batch, model.Version, 1);
         }
+        shadow.OfferBatch(batch.Id);
         logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, scored.Count, parsed.Errors.Count);
         return new BatchOutcome.Stored(new BatchReport(batch.Id, scored.Count, parsed.Errors.Count, parsed.Errors.Take(BatchCsv.MaxReportedErrors).ToList()));
     }

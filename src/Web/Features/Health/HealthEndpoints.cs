@@ -65,9 +65,11 @@ public static class HealthEndpoints
         }
     }
 
-    private sealed class ModelHealthCheck(SpeciesModel model) : IHealthCheck
+    private sealed class ModelHealthCheck(ModelHolder models) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(HealthCheckResult.Healthy($"model {model.Version} loaded"));
+            Task.FromResult(models.Active is { } active
+                ? HealthCheckResult.Healthy($"model {active.Version} loaded")
+                : HealthCheckResult.Unhealthy("no model loaded yet: the active version is loaded from the model registry once the database answers"));
     }
 }

@@ -2,17 +2,25 @@ using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.ModelInfo;
 
-/// <summary>What <c>GET /api/model</c> reports about the model in service.</summary>
-public sealed record ModelDescription(string Version, string Trainer, string Settings, double HeldOutAccuracy, int TrainingRows, IReadOnlyList<string> Species, IReadOnlyList<string> Features, IReadOnlyDictionary<string, double>? FeatureDriftPsi);
+/// <summary>
+/// What <c>GET /api/model</c> reports about the model this instance serves: <c>TrainingRows</c> counts the rows of its data
+/// (training and held-out); <c>ShadowVersion</c> is the candidate this instance also scores every prediction with.
+/// </summary>
+public sealed record ModelDescription(string Version, string Trainer, string Settings, double HeldOutAccuracy, int TrainingRows, IReadOnlyList<string> Species, IReadOnlyList<string> Features, IReadOnlyDictionary<string, double>? FeatureDriftPsi, string? ShadowVersion);
 
 public static class ModelApi
 {
     public static IEndpointRouteBuilder MapModelApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/model", (SpeciesModel model, PenguinDataSet data, DriftMonitor drift) => TypedResults.Ok(new ModelDescription(
-                model.Version, model.Trainer, SpeciesModelTrainer.Settings, model.HeldOutAccuracy, data.Observations.Count,
-                Species.All, Vigie.Metrics.VigieMetrics.Features, drift.Current())))
-            .WithTags("Model").WithName("GetModel").WithSummary("The model in service: version, trainer, held-out accuracy and current drift.");
+        app.MapGet("/api/model", (ModelHolder models, DriftMonitor drift) =>
+            {
+                var serving = models.RequireActive();
+                return TypedResults.Ok(new ModelDescription(
+                    serving.Version, serving.Model.Trainer, serving.Settings, serving.Model.HeldOutAccuracy, serving.DataRows,
+                    Species.All, Vigie.Metrics.VigieMetrics.Features, drift.Current(), models.Shadow?.Version));
+            })
+            .WithTags("Model").WithName("GetModel")
+            .WithSummary("The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.");
         return app;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Vigie.Metrics;
+using Vigie.Web.Features.Models;
 using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Predictions;
@@ -23,11 +24,13 @@ public abstract record FeedbackOutcome
 /// <summary>
 /// The one prediction service behind the form, the API and the batch upload: validates, scores with the model in
 /// service, stores, and publishes the prediction's metrics. Pages and endpoints only map to and from it.
+/// A request reads the model in service once and both scores and records the version with it, so a promotion in the
+/// middle of the request can neither mix two versions nor half-load one.
 /// </summary>
-public sealed class PredictionService(SpeciesModel model, PredictionStore store, VigieMetrics metrics, DriftMonitor drift)
+public sealed class PredictionService(ModelHolder models, PredictionStore store, VigieMetrics metrics, DriftMonitor drift, ShadowScorer shadow)
 {
-    /// <summary>The model in service.</summary>
-    public SpeciesModel Model => model;
+    /// <summary>The model in service now; 503 (<see cref="ModelUnavailableException"/>) until the registry has been read.</summary>
+    public SpeciesModel Model => models.RequireActive().Model;
 
     public async Task<PredictionOutcome> PredictAsync(PredictionRequest request, string channel, CancellationToken cancellationToken)
     {
@@ -38,15 +41,18 @@ public sealed class PredictionService(SpeciesModel model, PredictionStore store,
             return new PredictionOutcome.Invalid(errors);
         }
         var measurements = request.ToMeasurements();
-        var result = Score(measurements, channel);
+        var model = Model;
+        var result = Score(model, measurements, channel);
         var stored = await store.InsertAsync(new NewPrediction(measurements, result, channel, model.Version), cancellationToken);
-        Published(result, channel, 1);
+        Published(result, channel, model.Version, 1);
+        shadow.Offer(stored.Id, measurements, result.Species);
         return new PredictionOutcome.Created(stored);
     }
 
-    /// <summary>Scores without storing, timing inference and feeding the drift monitor.</summary>
-    public SpeciesPrediction Score(Measurements measurements, string channel)
+    /// <summary>Scores with <paramref name="model"/> without storing, timing inference and feeding the drift monitor.</summary>
+    public SpeciesPrediction Score(SpeciesModel model, Measurements measurements, string channel)
     {
+        ArgumentNullException.ThrowIfNull(model);
         var started = Stopwatch.GetTimestamp();
         var result = model.Predict(measurements);
         metrics.InferenceDuration.WithLabels(channel).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -55,10 +61,10 @@ public sealed class PredictionService(SpeciesModel model, PredictionStore store,
     }
 
     /// <summary>Counts stored predictions; called once they are committed, so the counters never run ahead of the table.</summary>
-    public void Published(SpeciesPrediction result, string channel, int count)
+    public void Published(SpeciesPrediction result, string channel, string modelVersion, int count)
     {
         ArgumentNullException.ThrowIfNull(result);
-        metrics.Predictions.WithLabels(result.Species, channel, model.Version).Inc(count);
+        metrics.Predictions.WithLabels(result.Species, channel, modelVersion).Inc(count);
         metrics.PredictionConfidence.WithLabels(result.Species).Observe(result.Confidence, count);
     }
 

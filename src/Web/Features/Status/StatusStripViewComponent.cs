@@ -5,11 +5,15 @@ using Vigie.Web.Model;
 namespace Vigie.Web.Features.Status;
 
 /// <summary>What the status strip shows on every page.</summary>
-public sealed record StatusStripModel(bool DatabaseUp, string? DatabaseError, string ModelVersion, double HeldOutAccuracy, MonitoringLinks Links);
+/// <remarks><see cref="ModelLoaded"/> is false until the model registry has been read (the database has not answered since start-up).</remarks>
+public sealed record StatusStripModel(bool DatabaseUp, string? DatabaseError, string ModelVersion, double HeldOutAccuracy, MonitoringLinks Links, bool ModelLoaded = true);
 
 /// <summary>The strip at the top of every page: database state from the last probe, the model in service, links to monitoring.</summary>
-public sealed class StatusStripViewComponent(DatabaseStatus database, SpeciesModel model, MonitoringLinks links) : ViewComponent
+public sealed class StatusStripViewComponent(DatabaseStatus database, ModelHolder models, MonitoringLinks links) : ViewComponent
 {
-    public IViewComponentResult Invoke() =>
-        View(new StatusStripModel(database.Ready, database.LastError, model.Version, model.HeldOutAccuracy, links));
+    public IViewComponentResult Invoke()
+    {
+        var model = models.Active?.Model;
+        return View(new StatusStripModel(database.Ready, database.LastError, model?.Version ?? "loading", model?.HeldOutAccuracy ?? 0, links, model is not null));
+    }
 }

@@ -41,6 +41,8 @@ public static class ProblemResponses
     {
         DatabaseUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
             "The database cannot be reached right now; nothing was stored. Try again in a few seconds."),
+        Vigie.Web.Model.ModelUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Model not loaded yet",
+            "The model in service is loaded from the registry in the database, which has not answered since start-up; nothing was stored. Try again in a few seconds."),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (StatusCodes.Status413PayloadTooLarge, "Request too large",
             "The request body is larger than the server accepts."),
         BadHttpRequestException bad => (bad.StatusCode, ReasonTitle(bad.StatusCode), Explain(bad)),

@@ -1,0 +1,30 @@
+namespace Vigie.Web.Features.Models;
+
+/// <summary>The model lifecycle's settings (<c>Models:*</c>).</summary>
+public sealed class ModelLifecycleOptions
+{
+    /// <summary>
+    /// Seconds between checks of the registry's active and shadow versions. Changes normally arrive within a second
+    /// through PostgreSQL LISTEN/NOTIFY; the poll is the fallback when a notification is lost or the listening
+    /// connection is down.
+    /// </summary>
+    public double PollIntervalSeconds { get; set; } = 5;
+
+    /// <summary>Most recent feedback rows a retraining uses (older ones are left out).</summary>
+    public int MaxFeedbackRows { get; set; } = 100_000;
+
+    /// <summary>Newest held-out feedback rows both models are evaluated on as "recent feedback".</summary>
+    public int RecentFeedbackRows { get; set; } = 200;
+
+    /// <summary>Seconds between refreshes of the registry-derived gauges (candidate accuracy, shadow agreement, live accuracy).</summary>
+    public double StatsIntervalSeconds { get; set; } = 15;
+
+    /// <summary>Candidates (newest first) whose accuracy and shadow results are published as metrics.</summary>
+    public int PublishedCandidates { get; set; } = 5;
+
+    /// <summary>Predictions waiting for shadow scoring; beyond it new ones are not shadow-scored (and logged), never delayed.</summary>
+    public int ShadowQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>A training run whose instance has not reported for this many seconds is given up, so a crash never blocks retraining.</summary>
+    public double TrainingHeartbeatTimeoutSeconds { get; set; } = 60;
+}

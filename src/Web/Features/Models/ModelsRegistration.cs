@@ -1,0 +1,23 @@
+namespace Vigie.Web.Features.Models;
+
+/// <summary>Wires the model lifecycle: registry, sync, retraining, shadow scoring, metrics and the admin token.</summary>
+public static class ModelsRegistration
+{
+    public static IServiceCollection AddVigieModelLifecycle(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(configuration.GetSection("Models").Get<ModelLifecycleOptions>() ?? new ModelLifecycleOptions());
+        services.AddSingleton<AdminToken>();
+        services.AddSingleton<RequireAdminToken>();
+        services.AddSingleton<ModelRegistryStore>();
+        services.AddSingleton<ModelRegistrySync>();
+        services.AddHostedService(p => p.GetRequiredService<ModelRegistrySync>());
+        services.AddSingleton<ModelTraining>();
+        services.AddHostedService<ModelTrainingWorker>();
+        services.AddSingleton<ShadowScorer>();
+        services.AddHostedService<ShadowScoringWorker>();
+        services.AddSingleton<ModelMetricsRefresher>();
+        services.AddHostedService(p => p.GetRequiredService<ModelMetricsRefresher>());
+        services.AddSingleton<ModelLifecycle>();
+        return services;
+    }
+}

@@ -1,0 +1,180 @@
+using System.Threading.Channels;
+using Dapper;
+using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Model;
+
+namespace Vigie.Web.Features.Models;
+
+/// <summary>A stored prediction (or a whole stored batch) waiting to be scored by the model in shadow.</summary>
+internal readonly record struct ShadowWork(long PredictionId, Measurements Measurements, string ServedSpecies, Guid? BatchId);
+
+/// <summary>
+/// The hot-path side of shadow scoring. After a prediction is stored, <see cref="Offer"/> costs one volatile read
+/// when no model is in shadow, and a non-blocking write to a bounded queue when one is: the answer, and the time it
+/// takes, do not depend on the shadow model. <see cref="ShadowScoringWorker"/> scores the queue in the background.
+/// </summary>
+public sealed class ShadowScorer
+{
+    private readonly ModelHolder _holder;
+    private readonly ILogger<ShadowScorer> _logger;
+    private readonly Channel<ShadowWork> _queue;
+    private long _dropped;
+
+    public ShadowScorer(ModelHolder holder, ModelLifecycleOptions options, ILogger<ShadowScorer> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _holder = holder;
+        _logger = logger;
+        _queue = Channel.CreateBounded<ShadowWork>(new BoundedChannelOptions(options.ShadowQueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+    }
+
+    internal ChannelReader<ShadowWork> Queue => _queue.Reader;
+
+    /// <summary>Queues a stored prediction for the shadow model, if one is in shadow. Never blocks.</summary>
+    public void Offer(long predictionId, Measurements measurements, string servedSpecies)
+    {
+        if (_holder.Shadow is not null)
+        {
+            Write(new ShadowWork(predictionId, measurements, servedSpecies, null));
+        }
+    }
+
+    /// <summary>Queues every prediction of a stored batch for the shadow model, if one is in shadow.</summary>
+    public void OfferBatch(Guid batchId)
+    {
+        if (_holder.Shadow is not null)
+        {
+            Write(new ShadowWork(0, default, string.Empty, batchId));
+        }
+    }
+
+    private void Write(ShadowWork work)
+    {
+        if (!_queue.Writer.TryWrite(work))
+        {
+            // Shadow scoring fell behind: skip rather than slow the answer; say so now and then.
+            var dropped = Interlocked.Increment(ref _dropped);
+            if (dropped == 1 || dropped % 1000 == 0)
+            {
+                _logger.LogWarning("Shadow scoring queue full: {Dropped} predictions not shadow-scored so far", dropped);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Scores queued predictions with the model in shadow, in batches (up to 500 rows or 200 ms), and records them in
+/// <c>shadow_predictions</c> with one statement per batch, counting agreement with the answer that was given.
+/// </summary>
+public sealed class ShadowScoringWorker(ShadowScorer scorer, ModelHolder holder, VigieDatabase database, VigieMetrics metrics, ILogger<ShadowScoringWorker> logger) : BackgroundService
+{
+    private const int MaxBatch = 500;
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = scorer.Queue;
+        var pending = new List<ShadowWork>(MaxBatch);
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                Drain(reader, pending);
+                if (pending.Count < MaxBatch)
+                {
+                    // Let a burst gather into one statement.
+                    await Task.Delay(Window, stoppingToken);
+                    Drain(reader, pending);
+                }
+                try
+                {
+                    await ScoreAsync(pending, stoppingToken);
+                }
+                catch (DatabaseUnavailableException ex)
+                {
+                    logger.LogWarning("Shadow scores of {Count} predictions not recorded: {Reason}", pending.Count, ex.Message);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogError(ex, "Shadow scoring of {Count} predictions failed", pending.Count);
+                }
+                pending.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static void Drain(ChannelReader<ShadowWork> reader, List<ShadowWork> pending)
+    {
+        while (pending.Count < MaxBatch && reader.TryRead(out var work))
+        {
+            pending.Add(work);
+        }
+    }
+
+    private async Task ScoreAsync(List<ShadowWork> pending, CancellationToken cancellationToken)
+    {
+        // The model in shadow now: if the shadow changed since the prediction was queued, the new one scores it.
+        if (holder.Shadow is not { } shadow || pending.Count == 0)
+        {
+            return;
+        }
+        var rows = new List<(long Id, Measurements Measurements, string Served)>(pending.Count);
+        foreach (var work in pending)
+        {
+            if (work.BatchId is { } batchId)
+            {
+                rows.AddRange(await BatchRowsAsync(batchId, cancellationToken));
+            }
+            else
+            {
+                rows.Add((work.PredictionId, work.Measurements, work.ServedSpecies));
+            }
+        }
+        var ids = new long[rows.Count];
+        var species = new string[rows.Count];
+        var confidence = new double[rows.Count];
+        var agreed = 0;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var result = shadow.Model.Predict(rows[i].Measurements);
+            ids[i] = rows[i].Id;
+            species[i] = result.Species;
+            confidence[i] = result.Confidence;
+            agreed += result.Species == rows[i].Served ? 1 : 0;
+        }
+        await database.RunAsync("insert_shadow", connection => connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO shadow_predictions (prediction_id, version, species, confidence)
+            SELECT id, @version, species, confidence FROM unnest(@ids, @species, @confidence) AS t(id, species, confidence)
+            ON CONFLICT DO NOTHING
+            """, new { version = shadow.Version, ids, species, confidence }, cancellationToken: cancellationToken)), cancellationToken);
+        metrics.RecordShadowPredictions(shadow.Version, agreed, rows.Count - agreed);
+    }
+
+    private Task<List<(long Id, Measurements Measurements, string Served)>> BatchRowsAsync(Guid batchId, CancellationToken cancellationToken) =>
+        database.RunAsync("insert_shadow", async connection => (await connection.QueryAsync<BatchRow>(new CommandDefinition("""
+                SELECT id, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species
+                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line
+                """, new { batchId }, cancellationToken: cancellationToken)))
+            .Select(r => (r.id, new Measurements(r.bill_length_mm, r.bill_depth_mm, r.flipper_length_mm, r.body_mass_g), r.species))
+            .ToList(), cancellationToken);
+
+#pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration
+    private sealed class BatchRow
+    {
+        public long id { get; set; }
+        public double bill_length_mm { get; set; }
+        public double bill_depth_mm { get; set; }
+        public double flipper_length_mm { get; set; }
+        public double body_mass_g { get; set; }
+        public string species { get; set; } = "";
+    }
+#pragma warning restore IDE1006, CA1707
+}
