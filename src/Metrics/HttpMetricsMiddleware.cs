@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Prometheus;
 
 namespace Vigie.Metrics;
 
@@ -8,16 +10,27 @@ namespace Vigie.Metrics;
 /// Counts, times and tracks in-flight requests per route template, method and status code.
 /// Requests that match no endpoint are labelled <c>unmatched</c> so scanners probing random paths cannot create series.
 /// </summary>
+/// <remarks>
+/// The label children are looked up once per endpoint, method and status and kept: the per-request work is two
+/// increments, a decrement and a histogram observation, with no label arrays built and no label strings hashed.
+/// </remarks>
 internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
 {
     /// <summary>Route label of requests no endpoint matched (404s of unknown paths, static files).</summary>
     public const string UnmatchedRoute = "unmatched";
 
+    private static readonly string[] KnownMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    private const string OtherMethod = "OTHER";
+
+    // Endpoints are created once at start-up; keyed by reference. Bounded by the number of endpoints (+ unmatched).
+    private readonly ConcurrentDictionary<Endpoint, RouteSeries> _byEndpoint = new(ReferenceEqualityComparer.Instance);
+    private RouteSeries? _unmatched;
+
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        var method = NormalizeMethod(context.Request.Method);
-        var route = RouteLabel(context);
-        var inFlight = metrics.HttpRequestsInFlight.WithLabels(route, method);
+        var methodIndex = MethodIndex(context.Request.Method);
+        var series = SeriesOf(context.GetEndpoint());
+        var inFlight = series.InFlight(methodIndex);
         inFlight.Inc();
         var started = Stopwatch.GetTimestamp();
         var threw = false;
@@ -35,44 +48,64 @@ internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
             inFlight.Dec();
             // An exception escaping here becomes a 500 in the exception handler further out; count it as such.
             var status = threw && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
-            var statusLabel = StatusLabel(status);
-            metrics.HttpRequests.WithLabels(route, method, statusLabel).Inc();
-            metrics.HttpRequestDuration.WithLabels(route, method, statusLabel)
-                .Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var (requests, duration) = series.Completed(methodIndex, status);
+            requests.Inc();
+            duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
-    // Route groups join their prefix and an empty pattern as "/api/predictions/": one spelling per route.
-    private static string RouteLabel(HttpContext context) =>
-        context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } template }
-            ? "/" + template.Trim('/')
-            : UnmatchedRoute;
-
-    private static readonly string[] KnownMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    private RouteSeries SeriesOf(Endpoint? endpoint)
+    {
+        // Route groups join their prefix and an empty pattern as "/api/predictions/": one spelling per route.
+        if (endpoint is RouteEndpoint { RoutePattern.RawText: { } template })
+        {
+            return _byEndpoint.TryGetValue(endpoint, out var known)
+                ? known
+                : _byEndpoint.GetOrAdd(endpoint, _ => new RouteSeries(metrics, "/" + template.Trim('/')));
+        }
+        return _unmatched ??= new RouteSeries(metrics, UnmatchedRoute);
+    }
 
     // Methods are client-chosen strings; anything unusual is folded into one value.
-    private static string NormalizeMethod(string method)
+    private static int MethodIndex(string method)
     {
-        foreach (var known in KnownMethods)
+        for (var i = 0; i < KnownMethods.Length; i++)
         {
-            if (string.Equals(known, method, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(KnownMethods[i], method, StringComparison.OrdinalIgnoreCase))
             {
-                return known;
+                return i;
             }
         }
-        return "OTHER";
+        return KnownMethods.Length;
     }
 
-    private static string StatusLabel(int status) => status switch
-    {
-        >= 100 and < 600 => StatusCodeStrings.Get(status),
-        _ => "other",
-    };
+    private static string MethodLabel(int index) => index < KnownMethods.Length ? KnownMethods[index] : OtherMethod;
 
-    private static class StatusCodeStrings
-    {
-        private static readonly string[] Cache = Enumerable.Range(0, 600).Select(code => code.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    private static string StatusLabel(int status) => status is >= 100 and < 600
+        ? status.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : "other";
 
-        public static string Get(int status) => Cache[status];
+    /// <summary>The label children of one route: in-flight per method, requests and duration per method and status.</summary>
+    private sealed class RouteSeries(VigieMetrics metrics, string route)
+    {
+        private readonly Gauge.Child?[] _inFlight = new Gauge.Child?[KnownMethods.Length + 1];
+        private readonly ConcurrentDictionary<int, (Counter.Child Requests, Histogram.Child Duration)> _completed = new();
+
+        public Gauge.Child InFlight(int methodIndex) =>
+            _inFlight[methodIndex] ??= metrics.HttpRequestsInFlight.WithLabels(route, MethodLabel(methodIndex));
+
+        public (Counter.Child Requests, Histogram.Child Duration) Completed(int methodIndex, int status)
+        {
+            // Status codes outside 100..599 share one key, as they share the label "other".
+            var key = methodIndex * 1000 + (status is >= 100 and < 600 ? status : 0);
+            if (_completed.TryGetValue(key, out var children))
+            {
+                return children;
+            }
+            var statusLabel = StatusLabel(status);
+            var method = MethodLabel(methodIndex);
+            return _completed.GetOrAdd(key, _ => (metrics.HttpRequests.WithLabels(route, method, statusLabel),
+                metrics.HttpRequestDuration.WithLabels(route, method, statusLabel)));
+        }
     }
 }

@@ -5,6 +5,24 @@ using Prometheus;
 
 namespace Vigie.Metrics;
 
+/// <summary>The <c>Metrics</c> configuration section.</summary>
+public sealed class VigieMetricsOptions
+{
+    /// <summary>Port of the sidecar metrics host (<c>Metrics__Port</c>).</summary>
+    public int Port { get; set; } = MetricsServiceCollectionExtensions.DefaultPort;
+
+    /// <summary>Interface of the sidecar metrics host (<c>Metrics__Host</c>); <c>+</c> means all.</summary>
+    public string Host { get; set; } = "+";
+
+    /// <summary>
+    /// <c>Metrics__Enabled</c>, true by default. False is for measuring what the instrumentation costs (the benchmark
+    /// does): the HTTP metrics middleware is not added, the catalog's recording methods do nothing and its instruments
+    /// live in a registry nobody exports, and no meter is listened to. The sidecar still answers <c>/metrics</c>, with
+    /// the process metrics only. Never turn it off in a deployment: dashboards and alerts would see nothing.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+}
+
 /// <summary>
 /// Observability defaults for the web app, the way eShop's ServiceDefaults owns them: the catalog, the sidecar
 /// metrics host and the HTTP instrumentation are added by one call each from <c>Program.cs</c>.
@@ -14,6 +32,9 @@ public static class MetricsServiceCollectionExtensions
     /// <summary>Default port of the sidecar metrics host (<c>Metrics__Port</c>).</summary>
     public const int DefaultPort = 8081;
 
+    /// <summary>The only meter exported besides the catalog: the runtime's own (GC, thread pool, JIT), read at scrape time.</summary>
+    public const string RuntimeMeter = "System.Runtime";
+
     /// <summary>
     /// Registers the metric catalog and starts the sidecar metrics host: a second Kestrel server on
     /// <c>Metrics:Port</c> (host <c>Metrics:Host</c>, default all interfaces) serving <c>/metrics</c>. The public port never
@@ -22,36 +43,45 @@ public static class MetricsServiceCollectionExtensions
     public static IServiceCollection AddVigieMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        ConfigureDefaultExposition();
+        var options = configuration.GetSection("Metrics").Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
+        ConfigureDefaultExposition(options.Enabled);
 
-        services.AddSingleton(new VigieMetrics(Prometheus.Metrics.DefaultRegistry));
+        services.AddSingleton(options);
+        services.AddSingleton(options.Enabled
+            ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
+            : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));
         services.AddSingleton<HttpMetricsMiddleware>();
 
-        var port = configuration.GetValue("Metrics:Port", DefaultPort);
-        var host = configuration.GetValue("Metrics:Host", "+")!;
-        services.AddMetricServer(options =>
+        services.AddMetricServer(server =>
         {
-            options.Port = (ushort)port;
-            options.Hostname = host;
+            server.Port = (ushort)options.Port;
+            server.Hostname = options.Host;
         });
         return services;
     }
 
     /// <summary>
     /// Records RED metrics for every request. Must run after <c>UseRouting</c> so the endpoint, and so its route
-    /// template, is known: the template is the label, never the raw path.
+    /// template, is known: the template is the label, never the raw path. Adds nothing when metrics are disabled.
     /// </summary>
-    public static IApplicationBuilder UseVigieHttpMetrics(this IApplicationBuilder app) =>
-        app.UseMiddleware<HttpMetricsMiddleware>();
+    public static IApplicationBuilder UseVigieHttpMetrics(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.ApplicationServices.GetRequiredService<VigieMetricsOptions>().Enabled
+            ? app.UseMiddleware<HttpMetricsMiddleware>()
+            : app;
+    }
 
     private static int s_configured;
 
     /// <summary>
-    /// prometheus-net's defaults export .NET event counters and meters named like <c>*.count</c>, which
-    /// <c>promtool check metrics</c> flags (counters without <c>_total</c>, non-base units). Process and GC metrics stay;
-    /// the System.Runtime meter stays minus its <c>.count</c> instruments, whose information the remaining ones carry.
+    /// prometheus-net's defaults export .NET event counters and every meter of the process, which costs on every request
+    /// (ASP.NET Core, Kestrel, routing and Npgsql record into their meters per request and per query, duplicating
+    /// <c>vigie_http_*</c> and <c>vigie_db_*</c>) and yields names <c>promtool check metrics</c> flags (<c>*.count</c>
+    /// counters without <c>_total</c>). Only the System.Runtime meter (observable instruments, read at scrape time)
+    /// stays, minus its <c>.count</c> instruments whose information the remaining ones carry; process and GC metrics stay.
     /// </summary>
-    private static void ConfigureDefaultExposition()
+    private static void ConfigureDefaultExposition(bool enabled)
     {
         if (Interlocked.Exchange(ref s_configured, 1) == 1)
         {
@@ -61,8 +91,12 @@ public static class MetricsServiceCollectionExtensions
         {
             SuppressEventCounters = true,
             SuppressDebugMetrics = true,
+            SuppressMeters = !enabled,
         });
-        Prometheus.Metrics.ConfigureMeterAdapter(options =>
-            options.InstrumentFilterPredicate = instrument => !instrument.Name.EndsWith(".count", StringComparison.Ordinal));
+        if (enabled)
+        {
+            Prometheus.Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = instrument =>
+                instrument.Meter.Name == RuntimeMeter && !instrument.Name.EndsWith(".count", StringComparison.Ordinal));
+        }
     }
 }

@@ -49,9 +49,27 @@ public sealed class DriftMonitor
             _counts[f] = new int[bins.Length];
             _window[f] = new int[WindowSize];
         }
+        // The PSI is computed when Prometheus reads the gauges, not on every prediction: the hot path only moves counts.
+        metrics.OnScrape(Publish);
     }
 
-    /// <summary>Adds one prediction's inputs to the window and republishes the gauges.</summary>
+    /// <summary>Sets <c>vigie_feature_drift_psi</c> from the current window (once it holds the minimum sample).</summary>
+    public void Publish()
+    {
+        lock (_gate)
+        {
+            if (_size < MinimumSamples)
+            {
+                return;
+            }
+            for (var f = 0; f < _edges.Length; f++)
+            {
+                _metrics.SetFeatureDrift(f, Psi(_expected[f], _counts[f], _size));
+            }
+        }
+    }
+
+    /// <summary>Adds one prediction's inputs to the window.</summary>
     public void Observe(Measurements measurements)
     {
         lock (_gate)
@@ -68,13 +86,6 @@ public sealed class DriftMonitor
             }
             _next = (_next + 1) % WindowSize;
             _size = Math.Min(_size + 1, WindowSize);
-            if (_size >= MinimumSamples)
-            {
-                for (var f = 0; f < _edges.Length; f++)
-                {
-                    _metrics.FeatureDrift.WithLabels(VigieMetrics.Features[f]).Set(Psi(_expected[f], _counts[f], _size));
-                }
-            }
         }
     }
 

@@ -55,8 +55,7 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), parsed.ExtraColumns, scored, parsed.Errors, model.Version);
         await store.SaveAsync(batch, cancellationToken);
 
-        metrics.BatchRows.WithLabels("accepted").Inc(scored.Count);
-        metrics.BatchRows.WithLabels("rejected").Inc(parsed.Errors.Count);
+        metrics.RecordBatchRows(scored.Count, parsed.Errors.Count);
         foreach (var (_, result) in scored)
         {
             predictions.Published(result, Channels.Batch, model.Version, 1);

@@ -55,7 +55,7 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         ArgumentNullException.ThrowIfNull(model);
         var started = Stopwatch.GetTimestamp();
         var result = model.Predict(measurements);
-        metrics.InferenceDuration.WithLabels(channel).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.RecordInference(channel, Stopwatch.GetElapsedTime(started).TotalSeconds);
         drift.Observe(measurements);
         return result;
     }
@@ -64,8 +64,7 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
     public void Published(SpeciesPrediction result, string channel, string modelVersion, int count)
     {
         ArgumentNullException.ThrowIfNull(result);
-        metrics.Predictions.WithLabels(result.Species, channel, modelVersion).Inc(count);
-        metrics.PredictionConfidence.WithLabels(result.Species).Observe(result.Confidence, count);
+        metrics.RecordPredictions(result.Species, channel, modelVersion, result.Confidence, count);
     }
 
     public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
@@ -99,7 +98,7 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         {
             return new FeedbackOutcome.AlreadyRecorded(prediction);
         }
-        metrics.Feedback.WithLabels(prediction.Species == species ? "correct" : "incorrect", prediction.ModelVersion).Inc();
+        metrics.RecordFeedback(prediction.Species == species, prediction.ModelVersion);
         return new FeedbackOutcome.Recorded(prediction);
     }
 }

@@ -30,6 +30,6 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
         _reachable = reachable;
         _lastError = error;
         _checkedAt = clock.GetUtcNow();
-        metrics.DbUp.Set(reachable ? 1 : 0);
+        metrics.SetDbUp(reachable);
     }
 }

@@ -33,12 +33,12 @@ public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metr
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
-            metrics.DbErrors.WithLabels(operation).Inc();
+            metrics.RecordDbError(operation);
             throw new DatabaseUnavailableException(operation, ex);
         }
         finally
         {
-            metrics.DbQueryDuration.WithLabels(operation).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.RecordDbQuery(operation, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 

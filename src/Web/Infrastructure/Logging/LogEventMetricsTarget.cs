@@ -20,5 +20,5 @@ internal sealed class LogEventMetricsTarget(VigieMetrics metrics) : Target
     };
 
     protected override void Write(LogEventInfo logEvent) =>
-        metrics.LogEvents.WithLabels(Labels.GetValueOrDefault(logEvent.Level, "info")).Inc();
+        metrics.RecordLogEvent(Labels.GetValueOrDefault(logEvent.Level, "info"));
 }
