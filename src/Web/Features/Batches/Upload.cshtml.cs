@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Vigie.Web.Features.Batches;
 
 /// <summary>CSV batch upload: the form, the report of the stored batch (post/redirect/get), and its results CSV.</summary>
+[Vigie.Web.Infrastructure.Http.RejectOversizeForm]
 public sealed class UploadModel(BatchService batches) : PageModel
 {
     [BindProperty]

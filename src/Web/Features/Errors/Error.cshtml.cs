@@ -13,9 +13,14 @@ public sealed class ErrorModel : PageModel
     public string Title { get; private set; } = "Something went wrong";
     public string Detail { get; private set; } = string.Empty;
 
-    public void OnGet(int? code) => Describe(code);
+    // No parameters, no bound properties: a re-executed POST (a form whose body could not be read) must not bind,
+    // which would read the body again and fail a second time.
+    public void OnGet() => Describe(Code());
 
-    public void OnPost(int? code) => Describe(code);
+    public void OnPost() => Describe(Code());
+
+    private int? Code() =>
+        int.TryParse(Request.Query["code"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code) ? code : null;
 
     private void Describe(int? code)
     {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Vigie.Web.Features.Predictions;
 
 /// <summary>One stored prediction with its probabilities, and the feedback form giving its true species.</summary>
+[Vigie.Web.Infrastructure.Http.RejectOversizeForm]
 public sealed class DetailsModel(PredictionService predictions) : PageModel
 {
     public Prediction? Prediction { get; private set; }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Vigie.Web.Features.Predictions;
 
 /// <summary>The home page: one prediction from the form, then the prediction's page (post/redirect/get).</summary>
+[Vigie.Web.Infrastructure.Http.RejectOversizeForm]
 public sealed class PredictModel(PredictionService predictions) : PageModel
 {
     [BindProperty]

@@ -12,7 +12,7 @@ namespace Vigie.Web.Infrastructure.Database;
 internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, DatabaseStatus status, ILogger<DatabaseMigrator> logger) : BackgroundService
 {
     // Arbitrary but fixed: identifies "Vigie schema migration" among advisory locks.
-    private const long MigrationLockKey = 0x5649474945;
+    internal const long MigrationLockKey = 0x5649474945;
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
