@@ -76,8 +76,10 @@ public sealed class AlertWebhookTests
 
         using var client = NewClient();
         var page = await client.GetStringAsync(new Uri("/Alerts", UriKind.Relative));
+        var home = await client.GetStringAsync(new Uri("/", UriKind.Relative));
         Assert.Multiple(() =>
         {
+            Assert.That(home, Does.Match("<a href=\"/Alerts\" class=\"alerts-critical\">\\s*[0-9]+ alerts? firing</a>"), "the status strip counts firing alerts and links to them");
             Assert.That(firing.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(resent.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(page, Does.Contain($"data-alertname=\"VigieDatabaseDown\" data-fingerprint=\"{fingerprint}\""));
