@@ -79,7 +79,8 @@ public static class MetricsServiceCollectionExtensions
     /// (ASP.NET Core, Kestrel, routing and Npgsql record into their meters per request and per query, duplicating
     /// <c>vigie_http_*</c> and <c>vigie_db_*</c>) and yields names <c>promtool check metrics</c> flags (<c>*.count</c>
     /// counters without <c>_total</c>). Only the System.Runtime meter (observable instruments, read at scrape time)
-    /// stays, minus its <c>.count</c> instruments whose information the remaining ones carry; process and GC metrics stay.
+    /// stays, minus its <c>.count</c> instruments whose information the remaining ones carry; the process and GC
+    /// metrics are <see cref="ProcessMetrics"/>'s.
     /// </summary>
     private static void ConfigureDefaultExposition(bool enabled)
     {
@@ -92,7 +93,10 @@ public static class MetricsServiceCollectionExtensions
             SuppressEventCounters = true,
             SuppressDebugMetrics = true,
             SuppressMeters = !enabled,
+            // Replaced by ProcessMetrics: same series, a fraction of the cost per scrape.
+            SuppressProcessMetrics = true,
         });
+        _ = new ProcessMetrics(Prometheus.Metrics.DefaultRegistry);
         if (enabled)
         {
             Prometheus.Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = instrument =>
