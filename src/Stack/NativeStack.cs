@@ -74,29 +74,8 @@ public sealed class NativeStack : IAsyncDisposable
         HasGrafana = grafana is not null;
 
         _log($"Vigie web on {WebUrl}, metrics sidecar on {MetricsUrl}");
-        var appEnvironment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = WebUrl.ToString().TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
-            ["Metrics__Port"] = Options.MetricsPort.ToString(CultureInfo.InvariantCulture),
-            ["Metrics__Host"] = "127.0.0.1",
-            ["Logging__Directory"] = Options.LogDirectory,
-            ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
-            ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
-            ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
-            ["alertmanager_token"] = AlertmanagerToken,
-        };
-        if (Options.FastTimings is not null)
-        {
-            appEnvironment["Database__ProbeIntervalSeconds"] = "0.5";
-        }
-        foreach (var (key, value) in Options.AppSettings)
-        {
-            appEnvironment[key] = value;
-        }
-        App = Track(ManagedProcess.Start("web", "dotnet", [Options.WebAssembly], Path.Combine(processLogs, "web.log"), appEnvironment,
-            Path.GetDirectoryName(Options.WebAssembly)));
+        App = Track(ManagedProcess.Start("web", "dotnet", [Options.WebAssembly], Path.Combine(processLogs, "web.log"),
+            AppEnvironment(Options.WebPort, Options.MetricsPort, Options.LogDirectory, Options.AppSettings), Path.GetDirectoryName(Options.WebAssembly)));
 
         _log($"node-exporter on 127.0.0.1:{Options.NodeExporterPort}");
         Track(ManagedProcess.Start("node-exporter", Executables.Require(Executables.NodeExporter, "prometheus-node-exporter"),
@@ -144,6 +123,55 @@ public sealed class NativeStack : IAsyncDisposable
         await WaitForAsync(App, new Uri(WebUrl, "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
         await WaitForAsync(_processes.Single(p => p.Name == "prometheus"), new Uri(PrometheusUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
         await WaitForAsync(_processes.Single(p => p.Name == "alertmanager"), new Uri(AlertmanagerUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
+    }
+
+    /// <summary>The app's environment: the stack's database, ports, log directory and links, then <paramref name="settings"/>.</summary>
+    private Dictionary<string, string> AppEnvironment(int webPort, int metricsPort, string logDirectory, IReadOnlyDictionary<string, string> settings)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
+            ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+            ["Metrics__Host"] = "127.0.0.1",
+            ["Logging__Directory"] = logDirectory,
+            ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
+            ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
+            ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
+            ["alertmanager_token"] = AlertmanagerToken,
+        };
+        if (Options.FastTimings is not null)
+        {
+            environment["Database__ProbeIntervalSeconds"] = "0.5";
+        }
+        foreach (var (key, value) in settings)
+        {
+            environment[key] = value;
+        }
+        return environment;
+    }
+
+    /// <summary>
+    /// Starts one more instance of the app on the stack's database (not scraped by Prometheus), with
+    /// <paramref name="settings"/> over the stack's own app settings, and waits until it is ready. The benchmark runs
+    /// one with metrics disabled beside the main one; the stack stops it with everything else.
+    /// </summary>
+    public async Task<ManagedProcess> StartAppAsync(string name, int webPort, int metricsPort, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var logDirectory = Path.Combine(Options.StateDirectory, name + "-logs");
+        Directory.CreateDirectory(logDirectory);
+        var merged = new Dictionary<string, string>(Options.AppSettings);
+        foreach (var (key, value) in settings)
+        {
+            merged[key] = value;
+        }
+        _log($"Vigie web ({name}) on {Local(webPort)}, metrics sidecar on 127.0.0.1:{metricsPort}");
+        var app = Track(ManagedProcess.Start(name, "dotnet", [Options.WebAssembly], Path.Combine(Options.StateDirectory, "process-logs", name + ".log"),
+            AppEnvironment(webPort, metricsPort, logDirectory, merged), Path.GetDirectoryName(Options.WebAssembly)));
+        await WaitForAsync(app, new Uri(Local(webPort), "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
+        return app;
     }
 
     /// <summary>Writes the rewritten prometheus.yml (and, with fast timings, rewritten rules) into the state directory.</summary>

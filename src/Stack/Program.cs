@@ -10,6 +10,8 @@ using Vigie.Stack;
 //   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C
 //   status                         Prometheus targets and app health, as a table
 //   down                           stop a native stack started from another terminal
+//   bench [--duration S] [--load S] load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
+//   soak [--minutes M] [--rate R]  steady load for M minutes: errors, RSS trend, stored vs acknowledged writes
 var command = args.FirstOrDefault() ?? "up";
 var root = FindRepositoryRoot();
 var state = Path.Combine(root, ".state", "native");
@@ -18,6 +20,8 @@ return command switch
     "up" => await UpAsync(),
     "status" => await StatusAsync(),
     "down" => Down(),
+    "bench" => await BenchAsync(),
+    "soak" => await SoakAsync(),
     _ => Usage(),
 };
 
@@ -191,4 +195,30 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down");
     return 2;
+}
+
+async Task<int> BenchAsync()
+{
+    using var stopping = new CancellationTokenSource();
+    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
+    return await Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
+    {
+        RepositoryRoot = root,
+        Configuration = ArgumentValue("--configuration") ?? "Release",
+        DurationSeconds = int.Parse(ArgumentValue("--duration") ?? "20", CultureInfo.InvariantCulture),
+        LoadSeconds = int.Parse(ArgumentValue("--load") ?? "60", CultureInfo.InvariantCulture),
+    }, Console.Out, stopping.Token);
+}
+
+async Task<int> SoakAsync()
+{
+    using var stopping = new CancellationTokenSource();
+    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
+    return await Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions
+    {
+        RepositoryRoot = root,
+        Configuration = ArgumentValue("--configuration") ?? "Release",
+        Minutes = double.Parse(ArgumentValue("--minutes") ?? "5", CultureInfo.InvariantCulture),
+        Rate = int.Parse(ArgumentValue("--rate") ?? "1000", CultureInfo.InvariantCulture),
+    }, Console.Out, stopping.Token);
 }

@@ -42,6 +42,7 @@ app.MapModelsApi();
 app.MapAlertsApi();
 app.MapOpenApi();
 app.MapRazorPages();
+app.MapBenchEndpoints(app.Configuration);
 
 app.Run();
 

@@ -1,0 +1,332 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Vigie.Stack.Bench;
+
+/// <summary>What <c>dotnet cake --target=Bench</c> (<c>Vigie.Stack bench</c>) measures, and for how long.</summary>
+public sealed record BenchmarkOptions
+{
+    public required string RepositoryRoot { get; init; }
+    public string Configuration { get; init; } = "Release";
+
+    /// <summary>Seconds of each wrk run, except the long prediction run.</summary>
+    public int DurationSeconds { get; init; } = 20;
+
+    /// <summary>Seconds of the long prediction run during which RSS and the sidecar's latency are sampled.</summary>
+    public int LoadSeconds { get; init; } = 60;
+
+    public int Threads { get; init; } = 2;
+    public int Connections { get; init; } = 32;
+
+    /// <summary>Rows of the CSV uploaded to measure batch ingest.</summary>
+    public int BatchRows { get; init; } = 100_000;
+
+    /// <summary>Alternating runs with metrics on and off for the overhead ratio.</summary>
+    public int OverheadRounds { get; init; } = 3;
+
+    public string StateDirectory => Path.Combine(RepositoryRoot, ".state", "bench");
+    public string Output => Path.Combine(RepositoryRoot, "artifacts", "bench.md");
+}
+
+/// <summary>
+/// The benchmark: the native stack with a durable PostgreSQL (fsync on, each prediction committed before its 201), a
+/// second app instance with <c>Metrics:Enabled=false</c> on the same database, and wrk from 127.0.0.1 sharing the
+/// machine's cores. Ratios compare runs of the same invocation. Prints one table and writes it to artifacts/bench.md.
+/// </summary>
+public static class Benchmark
+{
+    private const long MemoryLimitBytes = 512L * 1024 * 1024;
+
+    /// <summary>One wrk run and the CPU it cost, per request and as shares of the whole machine.</summary>
+    private sealed record Run(string Name, WrkResult Wrk, double AppCpuUsPerRequest, double PgCpuUsPerRequest, double WrkShare, double OtherShare, double AppShare, double PgShare);
+
+    public static async Task<int> RunAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
+        _ = Wrk.Executable;
+        var scripts = Path.Combine(options.RepositoryRoot, "src", "Stack", "Bench", "Scripts");
+        var state = options.StateDirectory;
+        PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
+        if (Directory.Exists(state))
+        {
+            Directory.Delete(state, recursive: true);
+        }
+        var stackOptions = new NativeStackOptions
+        {
+            RepositoryRoot = options.RepositoryRoot,
+            StateDirectory = state,
+            LogDirectory = Path.Combine(state, "logs"),
+            Configuration = options.Configuration,
+            DurableDatabase = true,
+            AppSettings = new Dictionary<string, string>
+            {
+                ["Batch__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+                ["Bench__Enabled"] = "true",
+            },
+        };
+        console.WriteLine("Starting the native stack (durable PostgreSQL) and a second app with Metrics:Enabled=false…");
+        await using var stack = await NativeStack.StartAsync(stackOptions, line => console.WriteLine($"  starting {line}"), cancellationToken);
+        var plainPort = FreePort.Next();
+        var plain = await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken);
+        var web = stack.WebUrl;
+        var plainUrl = new Uri($"http://127.0.0.1:{plainPort.ToString(CultureInfo.InvariantCulture)}/");
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(stack.Database.BaseDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        var loadAverage = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var statusBefore = await StatusCountsAsync(http, stack.MetricsUrl);
+
+        var runs = new List<Run>();
+        var duration = TimeSpan.FromSeconds(options.DurationSeconds);
+
+        async Task<Run> MeasureAsync(string name, Uri url, string? script, TimeSpan length, int appPid)
+        {
+            var (busy0, total0) = ProcFs.MachineTicks();
+            var app0 = ProcFs.CpuTicks(appPid);
+            var pg0 = ProcFs.TreeTicks(postmaster);
+            var wrk0 = ProcFs.WaitedChildrenTicks();
+            var result = await Wrk.RunAsync(url, scripts, script, options.Threads, options.Connections, length, cancellationToken);
+            var (busy1, total1) = ProcFs.MachineTicks();
+            double app = ProcFs.CpuTicks(appPid) - app0, pg = ProcFs.TreeTicks(postmaster) - pg0, wrk = ProcFs.WaitedChildrenTicks() - wrk0;
+            double busy = busy1 - busy0, total = total1 - total0;
+            var perRequest = 1e6 / ProcFs.TicksPerSecond / Math.Max(1, result.Requests);
+            var run = new Run(name, result, app * perRequest, pg * perRequest, wrk / total, Math.Max(0, busy - app - pg - wrk) / total, app / total, pg / total);
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {name,-46} {result.RequestsPerSecond,9:N0} req/s  p50 {result.P50Ms,6:F2} ms  p99 {result.P99Ms,7:F2} ms  failures {result.Failures}  app {run.AppCpuUsPerRequest:F0} µs/req  other processes {run.OtherShare:P0}"));
+            return run;
+        }
+
+        console.WriteLine($"Warming up (JIT tiering, connection pools)… load average {loadAverage}");
+        var warmUps = new List<WrkResult>
+        {
+            await Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
+            await Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
+        };
+        foreach (var path in new[] { "/", "/api/predictions", "/bench/noop", "/health/live" })
+        {
+            await Wrk.RunAsync(new Uri(web, path), scripts, null, options.Threads, options.Connections, TimeSpan.FromSeconds(3), cancellationToken);
+        }
+
+        console.WriteLine("Measuring:");
+        runs.Add(await MeasureAsync("GET /bench/noop (ceiling)", new Uri(web, "/bench/noop"), null, duration, stack.App.Id));
+        runs.Add(await MeasureAsync("GET /health/live", new Uri(web, "/health/live"), null, duration, stack.App.Id));
+        runs.Add(await MeasureAsync("GET / (home page)", web, null, duration, stack.App.Id));
+
+        // The long prediction run: RSS and the sidecar's own latency are sampled while it goes on.
+        using var sampling = new CancellationTokenSource();
+        var rss = new List<long>();
+        var scrapes = new List<double>();
+        var rssSampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                rss.Add(ProcFs.StatusKb(stack.App.Id, "VmRSS") ?? 0);
+                await Task.Delay(250, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        var scrapeSampler = Task.Run(async () =>
+        {
+            using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            while (!sampling.IsCancellationRequested)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using (var response = await scraper.GetAsync(stack.MetricsUrl, CancellationToken.None))
+                {
+                    await response.Content.ReadAsByteArrayAsync(CancellationToken.None);
+                }
+                scrapes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                await Task.Delay(250, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        var load = await MeasureAsync($"POST /api/predictions ({options.LoadSeconds} s)", new Uri(web, "/api/predictions"), "post-prediction.lua", TimeSpan.FromSeconds(options.LoadSeconds), stack.App.Id);
+        runs.Add(load);
+        await sampling.CancelAsync();
+        await Task.WhenAll(rssSampler, scrapeSampler);
+        var peakRssKb = rss.Max();
+        var hwmKb = ProcFs.StatusKb(stack.App.Id, "VmHWM") ?? 0;
+
+        runs.Add(await MeasureAsync("GET /api/predictions (25 newest)", new Uri(web, "/api/predictions"), null, duration, stack.App.Id));
+        runs.Add(await MeasureAsync("sidecar GET /metrics", stack.MetricsUrl, null, duration, stack.App.Id));
+
+        // Instrumentation overhead: the same prediction load on the two instances, alternating, same database.
+        var on = new List<Run>();
+        var off = new List<Run>();
+        for (var round = 0; round < options.OverheadRounds; round++)
+        {
+            Task<Run> WithMetrics() => MeasureAsync("POST /api/predictions, metrics on", new Uri(web, "/api/predictions"), "post-prediction.lua", duration, stack.App.Id);
+            Task<Run> WithoutMetrics() => MeasureAsync("POST /api/predictions, metrics off", new Uri(plainUrl, "/api/predictions"), "post-prediction.lua", duration, plain.Id);
+            // Alternating which goes first, so a drift of the machine's load during a round favours neither.
+            if (round % 2 == 0)
+            {
+                on.Add(await WithMetrics());
+                off.Add(await WithoutMetrics());
+            }
+            else
+            {
+                off.Add(await WithoutMetrics());
+                on.Add(await WithMetrics());
+            }
+        }
+
+        // Batch ingest: parse, validate, predict and binary COPY of one upload, timed from the client.
+        var csv = BatchCsv(options.BatchRows);
+        var ingest = new List<double>();
+        long batchRowsStored = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            using var form = new MultipartFormDataContent();
+            var file = new ByteArrayContent(csv);
+            file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            form.Add(file, "file", "bench.csv");
+            var started = Stopwatch.GetTimestamp();
+            using var response = await http.PostAsync(new Uri(web, "/api/predictions/batch"), form, cancellationToken);
+            var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement;
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (!response.IsSuccessStatusCode || report.GetProperty("accepted").GetInt32() != options.BatchRows)
+            {
+                throw new InvalidOperationException($"The batch upload failed: {(int)response.StatusCode} {report}");
+            }
+            batchRowsStored += options.BatchRows;
+            ingest.Add(options.BatchRows / seconds);
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  batch of {options.BatchRows:N0} rows ({csv.Length / 1048576.0:F1} MB) in {seconds:F2} s: {options.BatchRows / seconds:N0} rows/s"));
+        }
+
+        // Every summary line reaches web.log: the last run's lines are counted in the log files (whose rotation keeps 70 MB).
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        var logCheckStart = DateTimeOffset.UtcNow;
+        var logRun = await MeasureAsync("POST /api/predictions (log check)", new Uri(web, "/api/predictions"), "post-prediction.lua", TimeSpan.FromSeconds(10), stack.App.Id);
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        var logLines = CountSummaryLines(stackOptions.LogDirectory, logCheckStart);
+
+        var statusAfter = await StatusCountsAsync(http, stack.MetricsUrl);
+        var serverNon2xx = statusAfter.Where(s => !s.Key.StartsWith('2')).Sum(s => s.Value) - statusBefore.Where(s => !s.Key.StartsWith('2')).Sum(s => s.Value);
+
+        long apiRows, batchRows;
+        await using (var connection = new NpgsqlConnection(stack.Database.AdminConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var count = new NpgsqlCommand("SELECT count(*) FILTER (WHERE channel = 'api'), count(*) FILTER (WHERE channel = 'batch') FROM predictions", connection);
+            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            (apiRows, batchRows) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+        var postRuns = runs.Concat(on).Concat(off).Append(logRun).Where(r => r.Name.StartsWith("POST", StringComparison.Ordinal)).ToList();
+        var acknowledged = postRuns.Sum(r => r.Wrk.Succeeded) + warmUps.Sum(w => w.Succeeded);
+        var failures = runs.Concat(on).Concat(off).Append(logRun).Sum(r => r.Wrk.Failures) + warmUps.Sum(w => w.Failures);
+        // wrk ends each run by closing its connections: the requests then in flight are committed but not counted by it.
+        var cutOff = apiRows - acknowledged;
+
+        var table = Table(options, runs, load, on, off, ingest, peakRssKb, hwmKb, scrapes, loadAverage);
+        var checks = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk, {serverNon2xx} counted by the app's own `vigie_http_requests_total` (all runs).")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
+            .AppendLine(CultureInfo.InvariantCulture, $"- web.log: {logLines:N0} request-summary lines for the {logRun.Wrk.Succeeded:N0} acknowledged POSTs of the last 10 s run (+ requests in flight at its end).")
+            .ToString();
+        var machine = string.Create(CultureInfo.InvariantCulture,
+            $"{Environment.ProcessorCount} cores ({CpuModel()}), load average {loadAverage} at the start; wrk -t{options.Threads} -c{options.Connections} on 127.0.0.1; PostgreSQL {stack.Database.Port} durable (fsync on, synchronous_commit on); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        var document = $"# Vigie benchmark\n\n{machine}\n\n{table}\n{checks}";
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
+        await File.WriteAllTextAsync(options.Output, document, cancellationToken);
+        console.WriteLine();
+        console.WriteLine(machine);
+        console.WriteLine();
+        console.WriteLine(table);
+        console.WriteLine(checks);
+        console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
+        var healthy = failures == 0 && serverNon2xx == 0 && apiRows >= acknowledged && batchRows == batchRowsStored && logLines >= logRun.Wrk.Succeeded;
+        if (!healthy)
+        {
+            console.WriteLine("Benchmark checks FAILED (see above).");
+        }
+        return healthy ? 0 : 1;
+    }
+
+    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, List<Run> on, List<Run> off, List<double> ingest, long peakRssKb, long hwmKb, List<double> scrapes, string loadAverage)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("| measurement | req/s | p50 | p99 | non-2xx | app CPU / request | notes |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+        var ceiling = runs[0].Wrk.RequestsPerSecond;
+        foreach (var run in runs)
+        {
+            var note = run == load
+                ? string.Create(inv, $"{run.Wrk.RequestsPerSecond / ceiling:P0} of the ceiling; PostgreSQL {run.PgCpuUsPerRequest:F0} µs/request; CPU: app {run.AppShare:P0}, PostgreSQL {run.PgShare:P0}, wrk {run.WrkShare:P0}, other processes {run.OtherShare:P0}")
+                : run == runs[0] ? "full pipeline (routing, metrics, log line), no work: the ceiling on this machine"
+                : string.Create(inv, $"other processes {run.OtherShare:P0} of the CPU");
+            sb.AppendLine(string.Create(inv, $"| {run.Name} | {run.Wrk.RequestsPerSecond:N0} | {run.Wrk.P50Ms:F2} ms | {run.Wrk.P99Ms:F2} ms | {run.Wrk.Failures} | {run.AppCpuUsPerRequest:F0} µs | {note} |"));
+        }
+        static (double Rps, double P50, double P99, double Cpu, long Failures) Combined(List<Run> list) => (
+            list.Sum(r => r.Wrk.Requests) / list.Sum(r => r.Wrk.DurationSeconds), list.Average(r => r.Wrk.P50Ms), list.Average(r => r.Wrk.P99Ms),
+            list.Sum(r => r.AppCpuUsPerRequest * r.Wrk.Requests) / list.Sum(r => r.Wrk.Requests), list.Sum(r => r.Wrk.Failures));
+        var (onRps, onP50, onP99, onCpu, onFailures) = Combined(on);
+        var (offRps, offP50, offP99, offCpu, offFailures) = Combined(off);
+        sb.AppendLine(string.Create(inv, $"| POST /api/predictions, metrics on ({on.Count} × {options.DurationSeconds} s) | {onRps:N0} | {onP50:F2} ms | {onP99:F2} ms | {onFailures} | {onCpu:F0} µs | alternating with the next row |"));
+        sb.AppendLine(string.Create(inv, $"| POST /api/predictions, `Metrics:Enabled=false` ({off.Count} × {options.DurationSeconds} s) | {offRps:N0} | {offP50:F2} ms | {offP99:F2} ms | {offFailures} | {offCpu:F0} µs | second instance, same database |"));
+        sb.AppendLine(string.Create(inv, $"| **instrumentation overhead** | {1 - onRps / offRps:P1} of throughput | | | | {onCpu / offCpu - 1:P1} of app CPU | metrics on vs off, same run |"));
+        scrapes.Sort();
+        sb.AppendLine(string.Create(inv, $"| sidecar /metrics under the POST load ({scrapes.Count} scrapes) | | {Percentile(scrapes, 0.5):F1} ms | {Percentile(scrapes, 0.99):F1} ms | 0 | | max {scrapes[^1]:F1} ms (target < 50 ms) |"));
+        ingest.Sort();
+        sb.AppendLine(string.Create(inv, $"| batch ingest, {options.BatchRows:N0}-row CSV upload | **{ingest[ingest.Count / 2]:N0} rows/s** | | | 0 | | median of 3 (best {ingest[^1]:N0}): parse, validate, predict, binary COPY, commit |"));
+        sb.AppendLine(string.Create(inv, $"| peak RSS of the app under the {options.LoadSeconds} s POST load | **{peakRssKb / 1024.0:F0} MB** | | | | | {peakRssKb * 1024.0 / MemoryLimitBytes:P0} of the 512 MB limit; VmHWM since start {hwmKb / 1024.0:F0} MB |"));
+        return sb.ToString();
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    /// <summary>vigie_http_requests_total summed by status, from the sidecar.</summary>
+    private static async Task<Dictionary<string, double>> StatusCountsAsync(HttpClient http, Uri metrics)
+    {
+        var counts = new Dictionary<string, double>();
+        foreach (var line in (await http.GetStringAsync(metrics)).Split('\n').Where(l => l.StartsWith("vigie_http_requests_total{", StringComparison.Ordinal)))
+        {
+            var status = line[(line.IndexOf("status=\"", StringComparison.Ordinal) + 8)..].Split('"')[0];
+            counts[status] = counts.GetValueOrDefault(status) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        }
+        return counts;
+    }
+
+    /// <summary>Request-summary lines of 201 answers to POST /api/predictions logged since <paramref name="since"/>, in web.log and its archives.</summary>
+    private static long CountSummaryLines(string logDirectory, DateTimeOffset since)
+    {
+        long count = 0;
+        foreach (var file in Directory.GetFiles(logDirectory, "web*.log"))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                if (!line.Contains("\"StatusCode\":201", StringComparison.Ordinal) || !line.Contains("RequestSummaryMiddleware", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var entry = JsonDocument.Parse(line).RootElement;
+                if (entry.GetProperty("Method").GetString() == "POST" && entry.GetProperty("timestamp").GetDateTimeOffset() >= since)
+                {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
+    /// <summary>A CSV of <paramref name="rows"/> plausible penguins (seeded), with an id column carried through.</summary>
+    public static byte[] BatchCsv(int rows)
+    {
+        var random = new Random(7);
+        var sb = new StringBuilder("id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n");
+        for (var i = 0; i < rows; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"p{i},{random.Next(340, 560) / 10.0},{random.Next(135, 205) / 10.0},{random.Next(175, 230)},{random.Next(28, 63) * 100}\n");
+        }
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static string CpuModel() =>
+        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace Vigie.Stack.Bench;
+
+/// <summary>CPU time and memory of processes and of the machine, read from Linux' /proc.</summary>
+public static class ProcFs
+{
+    /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
+    public const double TicksPerSecond = 100;
+
+    /// <summary>User + system CPU ticks of <paramref name="pid"/>, 0 when it is gone.</summary>
+    public static long CpuTicks(int pid)
+    {
+        var fields = StatFields(pid);
+        return fields is null ? 0 : long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>CPU ticks of the children this process has waited for (wrk, once it exited).</summary>
+    public static long WaitedChildrenTicks()
+    {
+        var fields = StatFields(Environment.ProcessId)!;
+        return long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>CPU ticks of <paramref name="pid"/> and its direct children (PostgreSQL's postmaster and its backends).</summary>
+    public static long TreeTicks(int pid)
+    {
+        var total = CpuTicks(pid);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child) && StatFields(child) is { } fields
+                && fields[1] == pid.ToString(CultureInfo.InvariantCulture))
+            {
+                total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Busy and total ticks of all CPUs together (/proc/stat).</summary>
+    public static (long Busy, long Total) MachineTicks()
+    {
+        var values = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        // user nice system idle iowait irq softirq steal (guest times are included in user/nice)
+        var idle = values[3] + values[4];
+        var total = values.Take(8).Sum();
+        return (total - idle, total);
+    }
+
+    /// <summary>A field of /proc/&lt;pid&gt;/status in kB (VmRSS, VmHWM…), or null.</summary>
+    public static long? StatusKb(int pid, string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    // The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] state, [1] ppid, … [11] utime,
+    // [12] stime, [13] cutime, [14] cstime.
+    private static string[]? StatFields(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            return text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
