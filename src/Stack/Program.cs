@@ -10,6 +10,7 @@ using Vigie.Stack;
 //   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C
 //   status                         Prometheus targets and app health, as a table
 //   down                           stop a native stack started from another terminal
+//   train [--url URL]              retrain a model candidate from feedback in a running stack (admin token of secrets/admin_token)
 //   bench [--duration S] [--load S] load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
 //   soak [--minutes M] [--rate R]  steady load for M minutes: errors, RSS trend, stored vs acknowledged writes
 var command = args.FirstOrDefault() ?? "up";
@@ -20,6 +21,7 @@ return command switch
     "up" => await UpAsync(),
     "status" => await StatusAsync(),
     "down" => Down(),
+    "train" => await TrainAsync(),
     "bench" => await BenchAsync(),
     "soak" => await SoakAsync(),
     _ => Usage(),
@@ -43,6 +45,10 @@ async Task<int> UpAsync()
         BlackboxPort = Available(9115),
         AlertmanagerPort = Available(9093),
         DatabasePort = Available(55432),
+        // The model lifecycle's admin actions take the token of secrets/admin_token, as in compose.
+        AppSettings = TrainCommand.AdminToken(root) is { } adminToken
+            ? new Dictionary<string, string> { ["admin_token"] = adminToken }
+            : new Dictionary<string, string>(),
     };
     using var stopping = new CancellationTokenSource();
     // Ctrl+C reaches every process of the terminal's group; this one must outlive the others long enough to stop them all.
@@ -193,8 +199,26 @@ static string FindRepositoryRoot()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down");
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL]");
     return 2;
+}
+
+async Task<int> TrainAsync()
+{
+    if (TrainCommand.AdminToken(root) is not { } token)
+    {
+        Console.Error.WriteLine("secrets/admin_token not found: generate it with `dotnet cake --target=Secrets` and restart the stack so the app reads it.");
+        return 1;
+    }
+    try
+    {
+        return await TrainCommand.RunAsync(TrainCommand.WebUrl(root, ArgumentValue("--url")), token, Console.Out);
+    }
+    catch (HttpRequestException ex)
+    {
+        Console.Error.WriteLine($"The app does not answer ({ex.Message}); start the stack first (dotnet cake).");
+        return 1;
+    }
 }
 
 async Task<int> BenchAsync()
