@@ -40,9 +40,8 @@ void Stack(string arguments)
     if (exit != 0) throw new Exception($"Vigie.Stack {arguments} failed with exit code {exit}");
 }
 
-// Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert
-// inbox, the admin token of the model lifecycle (train, shadow, promote, rollback).
-var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token", "admin_token" };
+// Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert inbox.
+var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token" };
 
 void EnsureSecrets()
 {
@@ -165,8 +164,6 @@ void ComposeUp()
 
 void NativeUp()
 {
-    // The native app reads the model lifecycle's admin token from secrets/ too.
-    EnsureSecret("admin_token");
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
     Stack("up --configuration " + configuration);
@@ -241,14 +238,23 @@ Task("Status")
     Stack("status");
 });
 
-Task("Train")
-    .Description("Retrains a model candidate from the feedback of the running stack (compose or native) and prints it beside the active model.")
+Task("Bench")
+    .Description("Load-tests the native stack (durable PostgreSQL) with wrk from 127.0.0.1 and prints one table, also in artifacts/bench.md. --duration=20 (s per run), --load=60 (s of the long prediction run).")
     .Does(() =>
 {
-    // Calls POST /api/models/train of the running app with secrets/admin_token and follows the run (src/Stack/TrainCommand.cs).
+    // src/Stack/Bench/Benchmark.cs: what is measured and how; the Lua scripts are in src/Stack/Bench/Scripts.
+    DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
-    var url = Argument<string>("url", null);
-    Stack("train" + (url is null ? "" : " --url " + url));
+    Stack($"bench --configuration {configuration} --duration {Argument("duration", "20")} --load {Argument("load", "60")}");
+});
+
+Task("Soak")
+    .Description("A steady mixed load on the native stack for --minutes=5 (at --rate=1000 predictions/s): errors, the app's RSS trend and stored vs acknowledged writes, also in artifacts/soak.md.")
+    .Does(() =>
+{
+    DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
+    DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
+    Stack($"soak --configuration {configuration} --minutes {Argument("minutes", "5")} --rate {Argument("rate", "1000")}");
 });
 
 RunTarget(target);
