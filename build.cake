@@ -40,8 +40,9 @@ void Stack(string arguments)
     if (exit != 0) throw new Exception($"Vigie.Stack {arguments} failed with exit code {exit}");
 }
 
-// Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert inbox.
-var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token" };
+// Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert
+// inbox, the admin token of the model lifecycle (train, shadow, promote, rollback).
+var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token", "admin_token" };
 
 void EnsureSecrets()
 {
@@ -164,6 +165,8 @@ void ComposeUp()
 
 void NativeUp()
 {
+    // The native app reads the model lifecycle's admin token from secrets/ too.
+    EnsureSecret("admin_token");
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
     Stack("up --configuration " + configuration);
@@ -236,6 +239,16 @@ Task("Status")
 {
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
     Stack("status");
+});
+
+Task("Train")
+    .Description("Retrains a model candidate from the feedback of the running stack (compose or native) and prints it beside the active model.")
+    .Does(() =>
+{
+    // Calls POST /api/models/train of the running app with secrets/admin_token and follows the run (src/Stack/TrainCommand.cs).
+    DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
+    var url = Argument<string>("url", null);
+    Stack("train" + (url is null ? "" : " --url " + url));
 });
 
 Task("Bench")
