@@ -199,7 +199,7 @@ static string FindRepositoryRoot()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL]");
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R]");
     return 2;
 }
 
