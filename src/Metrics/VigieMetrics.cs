@@ -139,7 +139,7 @@ public sealed class VigieMetrics
             ["model_version", "agreement"]);
         ShadowAgreement = factory.CreateGauge(
             "vigie_model_shadow_agreement_ratio",
-            "Share of all predictions a shadowed version scored (recorded in shadow_predictions, every instance) on which it agreed with the answer given (0..1), for the version in shadow and the newest candidates.",
+            "Share of all predictions a shadowed version scored (recorded in shadow_predictions, every instance) on which it agreed with the answer given (0..1), for the version in shadow and the newest versions.",
             ["model_version"]);
         ModelLiveAccuracy = factory.CreateGauge(
             "vigie_model_live_accuracy_ratio",

@@ -109,6 +109,28 @@ public sealed class ShadowTests
         });
     }
 
+    [Test]
+    public async Task Predictions_made_just_before_the_shadow_is_promoted_are_still_scored_by_it()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        var candidate = await lifecycle.TrainCandidateAsync();
+        using var admin = lifecycle.Admin();
+        using var client = lifecycle.Client();
+        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
+        {
+            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        var from = await lifecycle.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM predictions");
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Lifecycle.PredictAsync(client, Bird.Contested)));
+        // Promoted at once, while the shadow scores are still queued: the queued predictions keep the model they were offered to.
+        using (var promote = await admin.PostAsync(new Uri($"/api/models/{candidate}/promote", UriKind.Relative), null))
+        {
+            Assert.That(promote.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        await WaitAsync(async () => await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE prediction_id > {from} AND version = '{candidate}'") == 20,
+            "the 20 predictions scored by the former shadow");
+    }
+
     private static async Task<bool> ShadowLoadedAsync(Lifecycle lifecycle, int instance, string version)
     {
         using var client = lifecycle.Client(instance);

@@ -18,10 +18,15 @@ public sealed class LiveStack
     public async Task StartAsync()
     {
         NativeRun.RequireServers();
-        Native = await NativeStack.StartAsync(NativeRun.ThrowawayOptions("stack"), line => TestContext.Progress.WriteLine("  starting " + line));
+        var options = NativeRun.ThrowawayOptions("stack") with
+        {
+            // The model lifecycle's admin actions, and its registry-derived gauges refreshed fast enough for the test.
+            AppSettings = new Dictionary<string, string> { ["admin_token"] = TrafficDriver.AdminToken, ["Models__StatsIntervalSeconds"] = "2" },
+        };
+        Native = await NativeStack.StartAsync(options, line => TestContext.Progress.WriteLine("  starting " + line));
         PrometheusApi = new PrometheusClient(Native.PrometheusUrl);
         Traffic = new TrafficDriver(Native.WebUrl);
-        await Traffic.DriveAsync();
+        await Traffic.DriveAsync(() => PrometheusApi.WaitForScrapeAsync("vigie-web", TimeSpan.FromSeconds(30)));
         // Every dashboard rate needs two scrapes of each target after the traffic (node-exporter: 15 s interval).
         await PrometheusApi.WaitForDataAsync("rate(vigie_predictions_total{channel=\"batch\"}[1m]) > 0", TimeSpan.FromSeconds(90));
         await PrometheusApi.WaitForDataAsync("rate(node_cpu_seconds_total[1m])", TimeSpan.FromSeconds(90));

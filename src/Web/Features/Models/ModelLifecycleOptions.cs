@@ -19,8 +19,8 @@ public sealed class ModelLifecycleOptions
     /// <summary>Seconds between refreshes of the registry-derived gauges (candidate accuracy, shadow agreement, live accuracy).</summary>
     public double StatsIntervalSeconds { get; set; } = 15;
 
-    /// <summary>Candidates (newest first) whose accuracy and shadow results are published as metrics.</summary>
-    public int PublishedCandidates { get; set; } = 5;
+    /// <summary>Newest versions (any status) whose accuracy, shadow and live results are published as metrics, beside the active one and the one in shadow.</summary>
+    public int PublishedVersions { get; set; } = 5;
 
     /// <summary>Predictions waiting for shadow scoring; beyond it new ones are not shadow-scored (and logged), never delayed.</summary>
     public int ShadowQueueCapacity { get; set; } = 10_000;

@@ -245,10 +245,11 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         }, cancellationToken);
 
     /// <summary>
-    /// The versions the metrics publish: the active one, the one in shadow and the newest candidates (at most
-    /// <paramref name="candidates"/>), so the number of series stays bounded however many versions the registry holds.
+    /// The versions the metrics publish: the active one, the one in shadow and the <paramref name="newest"/> newest of
+    /// any status (a version rolled back an hour ago still shows how it did), so the number of series stays bounded
+    /// however many versions the registry holds.
     /// </summary>
-    public Task<IReadOnlyList<ModelVersionView>> PublishedAsync(int candidates, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ModelVersionView>> PublishedAsync(int newest, CancellationToken cancellationToken) =>
         database.RunAsync("model_stats", async connection =>
         {
             var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition($"""
@@ -256,8 +257,8 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                 WHERE v.version IN (
                     SELECT version FROM model_versions WHERE status = 'active' OR shadow_since IS NOT NULL
                     UNION
-                    (SELECT version FROM model_versions WHERE status = 'candidate' ORDER BY created_at DESC LIMIT @candidates))
-                """, new { candidates }, cancellationToken: cancellationToken));
+                    (SELECT version FROM model_versions ORDER BY created_at DESC LIMIT @newest))
+                """, new { newest }, cancellationToken: cancellationToken));
             return (IReadOnlyList<ModelVersionView>)rows.Select(ToView).ToList();
         }, cancellationToken);
 

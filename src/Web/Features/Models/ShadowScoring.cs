@@ -6,8 +6,11 @@ using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Models;
 
-/// <summary>A stored prediction (or a whole stored batch) waiting to be scored by the model in shadow.</summary>
-internal readonly record struct ShadowWork(long PredictionId, Measurements Measurements, string ServedSpecies, Guid? BatchId);
+/// <summary>
+/// A stored prediction (or a whole stored batch) waiting to be scored by <paramref name="Shadow"/>, the model that was in
+/// shadow when it was made: a promotion or a new shadow a moment later does not lose or reassign it.
+/// </summary>
+internal readonly record struct ShadowWork(long PredictionId, Measurements Measurements, string ServedSpecies, Guid? BatchId, ServingModel Shadow);
 
 /// <summary>
 /// The hot-path side of shadow scoring. After a prediction is stored, <see cref="Offer"/> costs one volatile read
@@ -38,18 +41,18 @@ public sealed class ShadowScorer
     /// <summary>Queues a stored prediction for the shadow model, if one is in shadow. Never blocks.</summary>
     public void Offer(long predictionId, Measurements measurements, string servedSpecies)
     {
-        if (_holder.Shadow is not null)
+        if (_holder.Shadow is { } shadow)
         {
-            Write(new ShadowWork(predictionId, measurements, servedSpecies, null));
+            Write(new ShadowWork(predictionId, measurements, servedSpecies, null, shadow));
         }
     }
 
     /// <summary>Queues every prediction of a stored batch for the shadow model, if one is in shadow.</summary>
     public void OfferBatch(Guid batchId)
     {
-        if (_holder.Shadow is not null)
+        if (_holder.Shadow is { } shadow)
         {
-            Write(new ShadowWork(0, default, string.Empty, batchId));
+            Write(new ShadowWork(0, default, string.Empty, batchId, shadow));
         }
     }
 
@@ -71,7 +74,7 @@ public sealed class ShadowScorer
 /// Scores queued predictions with the model in shadow, in batches (up to 500 rows or 200 ms), and records them in
 /// <c>shadow_predictions</c> with one statement per batch, counting agreement with the answer that was given.
 /// </summary>
-public sealed class ShadowScoringWorker(ShadowScorer scorer, ModelHolder holder, VigieDatabase database, VigieMetrics metrics, ILogger<ShadowScoringWorker> logger) : BackgroundService
+public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase database, VigieMetrics metrics, ILogger<ShadowScoringWorker> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
@@ -121,41 +124,45 @@ public sealed class ShadowScoringWorker(ShadowScorer scorer, ModelHolder holder,
 
     private async Task ScoreAsync(List<ShadowWork> pending, CancellationToken cancellationToken)
     {
-        // The model in shadow now: if the shadow changed since the prediction was queued, the new one scores it.
-        if (holder.Shadow is not { } shadow || pending.Count == 0)
+        // Each prediction is scored by the model that was in shadow when it was made.
+        foreach (var group in pending.GroupBy(work => work.Shadow))
         {
-            return;
-        }
-        var rows = new List<(long Id, Measurements Measurements, string Served)>(pending.Count);
-        foreach (var work in pending)
-        {
-            if (work.BatchId is { } batchId)
+            var shadow = group.Key;
+            var rows = new List<(long Id, Measurements Measurements, string Served)>();
+            foreach (var work in group)
             {
-                rows.AddRange(await BatchRowsAsync(batchId, cancellationToken));
+                if (work.BatchId is { } batchId)
+                {
+                    rows.AddRange(await BatchRowsAsync(batchId, cancellationToken));
+                }
+                else
+                {
+                    rows.Add((work.PredictionId, work.Measurements, work.ServedSpecies));
+                }
             }
-            else
+            if (rows.Count == 0)
             {
-                rows.Add((work.PredictionId, work.Measurements, work.ServedSpecies));
+                continue;
             }
+            var ids = new long[rows.Count];
+            var species = new string[rows.Count];
+            var confidence = new double[rows.Count];
+            var agreed = 0;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var result = shadow.Model.Predict(rows[i].Measurements);
+                ids[i] = rows[i].Id;
+                species[i] = result.Species;
+                confidence[i] = result.Confidence;
+                agreed += result.Species == rows[i].Served ? 1 : 0;
+            }
+            await database.RunAsync("insert_shadow", connection => connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO shadow_predictions (prediction_id, version, species, confidence)
+                SELECT id, @version, species, confidence FROM unnest(@ids, @species, @confidence) AS t(id, species, confidence)
+                ON CONFLICT DO NOTHING
+                """, new { version = shadow.Version, ids, species, confidence }, cancellationToken: cancellationToken)), cancellationToken);
+            metrics.RecordShadowPredictions(shadow.Version, agreed, rows.Count - agreed);
         }
-        var ids = new long[rows.Count];
-        var species = new string[rows.Count];
-        var confidence = new double[rows.Count];
-        var agreed = 0;
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var result = shadow.Model.Predict(rows[i].Measurements);
-            ids[i] = rows[i].Id;
-            species[i] = result.Species;
-            confidence[i] = result.Confidence;
-            agreed += result.Species == rows[i].Served ? 1 : 0;
-        }
-        await database.RunAsync("insert_shadow", connection => connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO shadow_predictions (prediction_id, version, species, confidence)
-            SELECT id, @version, species, confidence FROM unnest(@ids, @species, @confidence) AS t(id, species, confidence)
-            ON CONFLICT DO NOTHING
-            """, new { version = shadow.Version, ids, species, confidence }, cancellationToken: cancellationToken)), cancellationToken);
-        metrics.RecordShadowPredictions(shadow.Version, agreed, rows.Count - agreed);
     }
 
     private Task<List<(long Id, Measurements Measurements, string Served)>> BatchRowsAsync(Guid batchId, CancellationToken cancellationToken) =>
