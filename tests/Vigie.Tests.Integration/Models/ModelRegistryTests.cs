@@ -47,6 +47,26 @@ public sealed class ModelRegistryTests
     }
 
     [Test]
+    public async Task The_OpenAPI_document_lists_the_model_lifecycle_routes()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        using var client = lifecycle.Client();
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Lifecycle.Json);
+        var paths = document.GetProperty("paths").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateObject().Select(o => o.Name).ToList());
+        Assert.Multiple(() =>
+        {
+            Assert.That(paths.GetValueOrDefault("/api/models"), Is.EquivalentTo(new[] { "get" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/{version}"), Is.EquivalentTo(new[] { "get" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/train"), Is.EquivalentTo(new[] { "post" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/training"), Is.EquivalentTo(new[] { "get" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/training/{id}"), Is.EquivalentTo(new[] { "get" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/{version}/shadow"), Is.EquivalentTo(new[] { "post", "delete" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/{version}/promote"), Is.EquivalentTo(new[] { "post" }));
+            Assert.That(paths.GetValueOrDefault("/api/models/rollback"), Is.EquivalentTo(new[] { "post" }));
+        });
+    }
+
+    [Test]
     public async Task Two_instances_starting_together_on_an_empty_registry_register_one_active_version()
     {
         await using var lifecycle = await Lifecycle.StartAsync(instances: 3);
