@@ -54,6 +54,26 @@ public sealed partial class HostileInputTests
         });
     }
 
+    [Test]
+    public async Task An_oversize_post_to_the_prediction_form_gets_413_and_stores_nothing()
+    {
+        var cookies = new CookieContainer();
+        using var client = Client(cookies);
+        var html = await client.GetStringAsync(new Uri("/", UriKind.Relative));
+        var token = Uri.EscapeDataString(TokenField().Match(html).Groups[1].Value);
+        var before = await _app.CountAsync();
+        var answer = await RawHttp.SendAsync(_app.Port!.Value,
+            Head("POST", "/", "application/x-www-form-urlencoded", $"Cookie: {cookies.GetCookieHeader(client.BaseAddress!)}"),
+            RawHttp.Chunked(Encoding.ASCII.GetBytes($"__RequestVerificationToken={token}&Input.BillLengthMm=39.1&Input.BillDepthMm=18.7&Input.FlipperLengthMm=181&Input.BodyMassG=3750&padding="),
+                6 * 1024 * 1024, (byte)'p', []), TimeSpan.FromSeconds(30));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(answer.Status, Is.EqualTo(413), answer.Body);
+            Assert.That(answer.MediaType, Is.EqualTo("text/html"));
+            Assert.That(await _app.CountAsync(), Is.EqualTo(before));
+        });
+    }
+
     [TestCase("/api/predictions", "application/json")]
     [TestCase("/api/predictions/batch", "multipart/form-data; boundary=b")]
     public async Task Fifty_megabytes_streamed_in_chunks_are_cut_off_with_413_and_memory_stays_far_below_the_body_size(string path, string contentType)

@@ -35,7 +35,7 @@ public sealed class ErrorModel : PageModel
             {
                 StatusCodes.Status404NotFound => ("Page not found", "There is nothing at this address. The prediction may not exist."),
                 StatusCodes.Status400BadRequest => ("Bad request", "The request could not be understood. Reload the page and try again."),
-                StatusCodes.Status413PayloadTooLarge => ("Upload too large", "The file is larger than the server accepts."),
+                StatusCodes.Status413PayloadTooLarge => ("Upload too large", "What was sent is larger than the server accepts; nothing was stored."),
                 _ => ("Something went wrong", "The request could not be completed."),
             };
         }
