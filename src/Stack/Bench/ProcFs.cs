@@ -22,10 +22,18 @@ public static class ProcFs
         return long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>CPU ticks of <paramref name="pid"/> and its direct children (PostgreSQL's postmaster and its backends).</summary>
+    /// <summary>
+    /// CPU ticks of <paramref name="pid"/> and its direct children (PostgreSQL's postmaster and its backends), those that
+    /// exited included: their time moved into the parent's cutime/cstime when it reaped them.
+    /// </summary>
     public static long TreeTicks(int pid)
     {
-        var total = CpuTicks(pid);
+        var own = StatFields(pid);
+        if (own is null)
+        {
+            return 0;
+        }
+        var total = own.Skip(11).Take(4).Sum(v => long.Parse(v, CultureInfo.InvariantCulture));
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child) && StatFields(child) is { } fields
