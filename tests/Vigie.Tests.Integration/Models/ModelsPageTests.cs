@@ -33,7 +33,8 @@ public sealed partial class ModelsPageTests
             Assert.That(html, Does.Contain($"data-version=\"{active}\""));
             Assert.That(html, Does.Contain($"data-version=\"{_candidate}\""));
             Assert.That(html, Does.Contain($"data-testid=\"active-version\">{active}<"));
-            Assert.That(html, Does.Contain("Held-out accuracy"));
+            Assert.That(html, Does.Contain("Held-out rows"));
+            Assert.That(html, Does.Contain("macro-F1"));
             Assert.That(html, Does.Contain($"for <code>{active}</code>"), "the candidate's comparison with the active version");
             Assert.That(html, Does.Contain("name=\"Token\""), "the admin sign-in form");
             Assert.That(html, Does.Not.Contain("handler=Promote"));
