@@ -83,11 +83,13 @@ public sealed class PromotionTests
 
         var promoted = await PostAsync(admin, $"/api/models/{first}/promote");
         var duringFirst = await Lifecycle.PredictAsync(client, Bird.Contested);
+        var metricsDuringFirst = await MetricsAsync(lifecycle);
         await PostAsync(admin, $"/api/models/{second}/promote");
         var back = await PostAsync(admin, "/api/models/rollback");
         var afterFirstRollback = await Lifecycle.PredictAsync(client, Bird.Contested);
         var backAgain = await PostAsync(admin, "/api/models/rollback");
         var after = await Lifecycle.PredictAsync(client, Bird.Contested);
+        var metricsAfter = await MetricsAsync(lifecycle);
         using var nothingLeft = await admin.PostAsync(new Uri("/api/models/rollback", UriKind.Relative), null);
 
         Assert.Multiple(async () =>
@@ -106,6 +108,13 @@ public sealed class PromotionTests
             Assert.That(after.GetProperty("species").GetString(), Is.EqualTo(before.GetProperty("species").GetString()));
             Assert.That(after.GetProperty("confidence").GetDouble(), Is.EqualTo(before.GetProperty("confidence").GetDouble()).Within(1e-9));
             Assert.That(nothingLeft.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), "nothing was active before the base model");
+            // vigie_model_info follows the switches: the version in service at 1, the one it replaced gone.
+            Assert.That(metricsDuringFirst, Does.Contain($"vigie_model_info{{model_version=\"{first}\",trainer=\"LbfgsMaximumEntropy\"}} 1"));
+            Assert.That(metricsDuringFirst, Does.Not.Contain($"vigie_model_info{{model_version=\"{baseVersion}\""));
+            Assert.That(metricsDuringFirst, Does.Contain($"vigie_model_accuracy_ratio{{model_version=\"{first}\",status=\"active\"}}"));
+            Assert.That(metricsAfter, Does.Contain($"vigie_model_info{{model_version=\"{baseVersion}\",trainer=\"LbfgsMaximumEntropy\"}} 1"));
+            Assert.That(metricsAfter, Does.Not.Contain($"vigie_model_info{{model_version=\"{first}\""));
+            Assert.That(metricsAfter, Does.Not.Contain($"vigie_model_info{{model_version=\"{second}\""));
             Assert.That(await lifecycle.ScalarAsync<string>("SELECT string_agg(version || ':' || status, ',' ORDER BY created_at) FROM model_versions"),
                 Is.EqualTo($"{baseVersion}:active,{first}:retired,{second}:retired"));
             Assert.That(await lifecycle.ScalarAsync<string>("SELECT string_agg(action, ',' ORDER BY id) FROM model_events WHERE action IN ('promoted', 'rolled_back')"),
@@ -220,6 +229,12 @@ public sealed class PromotionTests
         }
         var after = await lifecycle.WaitForServedAsync(0, candidate, TimeSpan.FromSeconds(5));
         Assert.That(after, Is.LessThan(TimeSpan.FromSeconds(3)));
+    }
+
+    private static async Task<string> MetricsAsync(Lifecycle lifecycle)
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync(new Uri($"http://127.0.0.1:{lifecycle.Apps[0].MetricsPort}/metrics"));
     }
 
     private static async Task<JsonElement> PostAsync(HttpClient admin, string path)
