@@ -132,6 +132,9 @@ public sealed class NativeStack : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
+            // icons are served from the sources.
+            ["ASPNETCORE_WEBROOT"] = Path.Combine(Options.RepositoryRoot, "src", "Web", "wwwroot"),
             ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
             ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
             ["Metrics__Host"] = "127.0.0.1",
