@@ -179,7 +179,8 @@ public static class Benchmark
         }
 
         // The same question answered without the machine's noise: the catalog's own cost per request, in-process.
-        var instrumentationNs = Vigie.Metrics.InstrumentationCost.NanosecondsPerRequest();
+        var instrumentationNs = JsonDocument.Parse(await http.GetStringAsync(new Uri(web, "/bench/instrumentation"), cancellationToken))
+            .RootElement.GetProperty("nanosecondsPerRequest").GetDouble();
         console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  instrumentation per request, in-process: {instrumentationNs:F0} ns"));
 
         // Batch ingest: parse, validate, predict and binary COPY of one upload, timed from the client.
