@@ -35,6 +35,7 @@ public static class ServiceRegistration
         services.AddSingleton(configuration.GetSection("Links").Get<MonitoringLinks>() ?? new MonitoringLinks());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<PredictionStore>();
+        services.AddSingleton<PredictionWriter>();
         services.AddSingleton<PredictionService>();
         services.AddSingleton<BatchStore>();
         services.AddSingleton<BatchService>();

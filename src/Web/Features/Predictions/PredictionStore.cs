@@ -1,5 +1,4 @@
 using Dapper;
-using Npgsql;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Model;
 
@@ -9,7 +8,7 @@ namespace Vigie.Web.Features.Predictions;
 public sealed record NewPrediction(Measurements Measurements, SpeciesPrediction Result, string Channel, string ModelVersion);
 
 /// <summary>SQL of the <c>predictions</c> table; every statement parameterised.</summary>
-public sealed class PredictionStore(VigieDatabase database)
+public sealed class PredictionStore(VigieDatabase database, PredictionWriter writer)
 {
     internal const string Columns = """
         id, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
@@ -17,58 +16,26 @@ public sealed class PredictionStore(VigieDatabase database)
         batch_id, actual_species
         """;
 
-    // Positional parameters: Npgsql sends the statement as written, without rewriting named parameters, and the
-    // data source auto-prepares it after its second use, so PostgreSQL parses and plans it once per connection.
-    private const string InsertSql = """
-        INSERT INTO predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
-                                 probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-        RETURNING id, created_at
-        """;
-
-    /// <summary>Stores one prediction, committed when the returned task completes, and returns it as stored.</summary>
-    public Task<Prediction> InsertAsync(NewPrediction prediction, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores one prediction, committed when the returned task completes, and returns it as stored. The insert goes
+    /// through <see cref="PredictionWriter"/>, which writes the predictions of concurrent requests together.
+    /// </summary>
+    public async Task<Prediction> InsertAsync(NewPrediction prediction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prediction);
-        return database.RunAsync("insert_prediction", async connection =>
-        {
-            var m = prediction.Measurements;
-            var result = prediction.Result;
-            var p = result.Probabilities;
-            await using var command = new NpgsqlCommand(InsertSql, connection)
+        var (id, createdAt) = await writer.InsertAsync(prediction, cancellationToken);
+        var m = prediction.Measurements;
+        var result = prediction.Result;
+        var p = result.Probabilities;
+        // The values stored are the values sent (float8 round-trips doubles exactly): the answer is built from them.
+        return new Prediction(id, m.BillLengthMm, m.BillDepthMm, m.FlipperLengthMm, m.BodyMassG, result.Species, result.Confidence,
+            new Dictionary<string, double>
             {
-                Parameters =
-                {
-                    new NpgsqlParameter<double> { TypedValue = m.BillLengthMm },
-                    new NpgsqlParameter<double> { TypedValue = m.BillDepthMm },
-                    new NpgsqlParameter<double> { TypedValue = m.FlipperLengthMm },
-                    new NpgsqlParameter<double> { TypedValue = m.BodyMassG },
-                    new NpgsqlParameter<string> { TypedValue = result.Species },
-                    new NpgsqlParameter<double> { TypedValue = result.Confidence },
-                    new NpgsqlParameter<double> { TypedValue = p[Species.Adelie] },
-                    new NpgsqlParameter<double> { TypedValue = p[Species.Chinstrap] },
-                    new NpgsqlParameter<double> { TypedValue = p[Species.Gentoo] },
-                    new NpgsqlParameter<string> { TypedValue = prediction.Channel },
-                    new NpgsqlParameter<string> { TypedValue = prediction.ModelVersion },
-                },
-            };
-            await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                throw new InvalidOperationException("INSERT … RETURNING returned no row.");
-            }
-            var id = reader.GetInt64(0);
-            var createdAt = new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc));
-            // The values stored are the values sent (float8 round-trips doubles exactly): the answer is built from them.
-            return new Prediction(id, m.BillLengthMm, m.BillDepthMm, m.FlipperLengthMm, m.BodyMassG, result.Species, result.Confidence,
-                new Dictionary<string, double>
-                {
-                    [Species.Adelie] = p[Species.Adelie],
-                    [Species.Chinstrap] = p[Species.Chinstrap],
-                    [Species.Gentoo] = p[Species.Gentoo],
-                },
-                prediction.Channel, prediction.ModelVersion, createdAt, null, null);
-        }, cancellationToken);
+                [Species.Adelie] = p[Species.Adelie],
+                [Species.Chinstrap] = p[Species.Chinstrap],
+                [Species.Gentoo] = p[Species.Gentoo],
+            },
+            prediction.Channel, prediction.ModelVersion, createdAt, null, null);
     }
 
     public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) =>
