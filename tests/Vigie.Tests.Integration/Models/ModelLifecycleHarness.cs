@@ -213,24 +213,7 @@ internal sealed class Lifecycle : IAsyncDisposable
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), CultureInfo.InvariantCulture);
     }
 
-    public async Task<List<object?[]>> RowsAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-            rows.Add(row);
-        }
-        return rows;
-    }
+    public Task<List<object?[]>> RowsAsync(string sql) => Sql.RowsAsync(ConnectionString, sql);
 
     /// <summary>Everything a failed change must leave as it was: versions with status and shadow, and the event count.</summary>
     public async Task<string> RegistrySnapshotAsync()

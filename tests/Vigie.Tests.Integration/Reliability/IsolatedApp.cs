@@ -104,24 +104,7 @@ internal sealed class IsolatedApp : IAsyncDisposable
         await Cluster.ScalarAsync($"SELECT count(*) FROM predictions WHERE {where}");
 
     /// <summary>Rows of a query as the superuser.</summary>
-    public async Task<List<object?[]>> RowsAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Cluster.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-            rows.Add(row);
-        }
-        return rows;
-    }
+    public Task<List<object?[]>> RowsAsync(string sql) => Sql.RowsAsync(Cluster.AdminConnectionString, sql);
 
     /// <summary>The value of an unlabelled sample, or of the sample with exactly <paramref name="labels"/>, in the sidecar's exposition.</summary>
     public static double? Sample(string exposition, string name, string labels = "")
