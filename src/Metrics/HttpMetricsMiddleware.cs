@@ -46,13 +46,19 @@ internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
         finally
         {
             inFlight.Dec();
-            // An exception escaping here becomes a 500 in the exception handler further out; count it as such.
-            var status = threw && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+            var status = threw && !context.Response.HasStarted ? StatusOfException(context) : context.Response.StatusCode;
             var (requests, duration) = series.Completed(methodIndex, status);
             requests.Inc();
             duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
+
+    /// <summary>
+    /// The status the exception handler further out answers for an exception escaping the pipeline: 499 when the client
+    /// had already gone (ASP.NET Core's handler does not treat that as a failure), 500 otherwise.
+    /// </summary>
+    internal static int StatusOfException(HttpContext context) =>
+        context.RequestAborted.IsCancellationRequested ? StatusCodes.Status499ClientClosedRequest : StatusCodes.Status500InternalServerError;
 
     private RouteSeries SeriesOf(Endpoint? endpoint)
     {

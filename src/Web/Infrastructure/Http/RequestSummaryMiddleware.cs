@@ -11,14 +11,24 @@ internal sealed class RequestSummaryMiddleware(ILogger<RequestSummaryMiddleware>
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var started = Stopwatch.GetTimestamp();
+        var threw = false;
         try
         {
             await next(context);
         }
+        catch
+        {
+            threw = true;
+            throw;
+        }
         finally
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            Answered(logger, context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
+            // An exception escaping here is answered further out: 499 when the client has gone, 500 otherwise.
+            var status = threw && !context.Response.HasStarted
+                ? (context.RequestAborted.IsCancellationRequested ? StatusCodes.Status499ClientClosedRequest : StatusCodes.Status500InternalServerError)
+                : context.Response.StatusCode;
+            Answered(logger, context.Request.Method, route, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
         }
     }
 
