@@ -14,7 +14,11 @@ namespace Vigie.Metrics;
 /// The label children are looked up once per endpoint, method and status and kept: the per-request work is two
 /// increments, a decrement and a histogram observation, with no label arrays built and no label strings hashed.
 /// </remarks>
-internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
+/// <remarks>
+/// A conventional middleware (built once with the next delegate), not an <see cref="IMiddleware"/> that ASP.NET Core
+/// would resolve from the request's services on every request.
+/// </remarks>
+internal sealed class HttpMetricsMiddleware(RequestDelegate next, VigieMetrics metrics)
 {
     /// <summary>Route label of requests no endpoint matched (404s of unknown paths, static files).</summary>
     public const string UnmatchedRoute = "unmatched";
@@ -26,7 +30,7 @@ internal sealed class HttpMetricsMiddleware(VigieMetrics metrics) : IMiddleware
     private readonly ConcurrentDictionary<Endpoint, RouteSeries> _byEndpoint = new(ReferenceEqualityComparer.Instance);
     private RouteSeries? _unmatched;
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public async Task InvokeAsync(HttpContext context)
     {
         var methodIndex = MethodIndex(context.Request.Method);
         var series = SeriesOf(context.GetEndpoint());

@@ -18,16 +18,15 @@ public static class InstrumentationCost
     {
         var metrics = new VigieMetrics(Prometheus.Metrics.NewCustomRegistry());
         metrics.SetModel("bench", "bench", 1);
-        var middleware = new HttpMetricsMiddleware(metrics);
+        var middleware = new HttpMetricsMiddleware(_ => Task.CompletedTask, metrics);
         var context = new DefaultHttpContext();
         context.Request.Method = "POST";
         context.Response.StatusCode = StatusCodes.Status201Created;
         context.SetEndpoint(new RouteEndpoint(_ => Task.CompletedTask, RoutePatternFactory.Parse("/api/predictions/"), 0, EndpointMetadataCollection.Empty, "bench"));
-        RequestDelegate next = _ => Task.CompletedTask;
 
         void Request()
         {
-            middleware.InvokeAsync(context, next).GetAwaiter().GetResult();
+            middleware.InvokeAsync(context).GetAwaiter().GetResult();
             metrics.RecordInference("api", 0.00001);
             metrics.RecordPredictions("Adelie", "api", "bench", 0.9);
             metrics.RecordDbQuery("insert_prediction", 0.001);

@@ -50,7 +50,6 @@ public static class MetricsServiceCollectionExtensions
         services.AddSingleton(options.Enabled
             ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
             : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));
-        services.AddSingleton<HttpMetricsMiddleware>();
 
         services.AddMetricServer(server =>
         {

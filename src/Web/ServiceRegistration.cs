@@ -43,7 +43,6 @@ public static class ServiceRegistration
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertInbox>();
         services.AddHostedService<AlertFlusher>();
-        services.AddSingleton<RequestSummaryMiddleware>();
         return services;
     }
 

@@ -6,9 +6,10 @@ namespace Vigie.Web.Infrastructure.Http;
 /// Writes one summary line per request (method, route template, status, duration) instead of ASP.NET's two
 /// Information lines: half the log volume, and the route is the template, not the raw path with ids.
 /// </summary>
-internal sealed class RequestSummaryMiddleware(ILogger<RequestSummaryMiddleware> logger) : IMiddleware
+/// <remarks>A conventional middleware, built once: no resolution from the request's services on every request.</remarks>
+internal sealed class RequestSummaryMiddleware(RequestDelegate next, ILogger<RequestSummaryMiddleware> logger)
 {
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var threw = false;
