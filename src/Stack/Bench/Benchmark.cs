@@ -47,6 +47,24 @@ public static class Benchmark
     public static async Task<int> RunAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return await RunOnStackAsync(options, console, cancellationToken);
+        }
+        finally
+        {
+            // The stack is stopped by now. Its database (gigabytes after a run) goes; the logs stay until the next run.
+            var database = Path.Combine(options.StateDirectory, "postgres");
+            if (Directory.Exists(database))
+            {
+                Directory.Delete(database, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<int> RunOnStackAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         _ = Wrk.Executable;
         var scripts = Path.Combine(options.RepositoryRoot, "src", "Stack", "Bench", "Scripts");

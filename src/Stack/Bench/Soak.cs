@@ -40,6 +40,24 @@ public static class Soak
     public static async Task<int> RunAsync(SoakOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return await RunOnStackAsync(options, console, cancellationToken);
+        }
+        finally
+        {
+            // The stack is stopped by now. Its database (gigabytes after a run) goes; the logs stay until the next run.
+            var database = Path.Combine(options.StateDirectory, "postgres");
+            if (Directory.Exists(database))
+            {
+                Directory.Delete(database, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<int> RunOnStackAsync(SoakOptions options, TextWriter console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         var length = TimeSpan.FromMinutes(Math.Clamp(options.Minutes, 0.1, 24 * 60));
         var state = options.StateDirectory;
