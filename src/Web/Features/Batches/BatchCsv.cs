@@ -12,15 +12,16 @@ public sealed record BatchRow(int Line, Measurements Measurements, string[] Extr
 /// <summary>A rejected CSV row and why.</summary>
 public sealed record RowError(int Line, string Message);
 
-/// <summary>A parsed upload: the extra columns carried through to the results, the accepted rows and the rejected lines.</summary>
-public sealed record ParsedBatch(IReadOnlyList<string> ExtraColumns, IReadOnlyList<BatchRow> Rows, IReadOnlyList<RowError> Errors);
+/// <summary>One data line of an upload: the accepted row, or why the line was rejected.</summary>
+public readonly record struct BatchLine(BatchRow? Row, RowError? Error);
 
 /// <summary>
 /// Reads batch uploads: a header row naming at least <c>bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g</c>
 /// (any order, any case), comma-separated, RFC 4180 quoting. Each data row is accepted or rejected on its own with
-/// its line number, so one bad row never costs the others.
+/// its line number, so one bad row never costs the others. Lines are read one at a time while they are stored, so an
+/// upload is never held in memory as rows.
 /// </summary>
-public static class BatchCsv
+public sealed class BatchCsv : IDisposable
 {
     /// <summary>Extra columns beyond this are refused: they are carried into the database.</summary>
     public const int MaxExtraColumns = 20;
@@ -42,55 +43,93 @@ public static class BatchCsv
         DetectColumnCountChanges = false,
     };
 
-    /// <summary>Parses <paramref name="content"/>; throws <see cref="InvalidBatchFileException"/> when the header is unusable.</summary>
-    public static ParsedBatch Parse(Stream content)
-    {
-        using var reader = new StreamReader(content, detectEncodingFromByteOrderMarks: true);
-        using var csv = new CsvReader(reader, ReadConfiguration);
-        var header = ReadHeader(csv);
-        var positions = MeasurementFields.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
-        var missing = MeasurementFields.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
-        if (missing.Count > 0)
-        {
-            throw new InvalidBatchFileException(
-                $"The header row must name the columns {string.Join(",", MeasurementFields.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
-        }
-        var extraPositions = Enumerable.Range(0, header.Length).Where(i => !positions.Contains(i)).ToArray();
-        if (extraPositions.Length > MaxExtraColumns)
-        {
-            throw new InvalidBatchFileException($"At most {MaxExtraColumns} extra columns are carried through; the file has {extraPositions.Length}.");
-        }
+    private readonly StreamReader _reader;
+    private readonly CsvReader _csv;
+    private readonly int _columnCount;
+    private readonly int[] _positions;
+    private readonly int[] _extraPositions;
 
-        var rows = new List<BatchRow>();
-        var errors = new List<RowError>();
+    private BatchCsv(StreamReader reader, CsvReader csv, string[] header, int[] positions, int[] extraPositions)
+    {
+        _reader = reader;
+        _csv = csv;
+        _columnCount = header.Length;
+        _positions = positions;
+        _extraPositions = extraPositions;
+        ExtraColumns = extraPositions.Select(i => header[i]).ToArray();
+    }
+
+    /// <summary>The columns beyond the measurements, in file order, carried through to the results.</summary>
+    public IReadOnlyList<string> ExtraColumns { get; }
+
+    /// <summary>
+    /// Reads the header of <paramref name="content"/>; throws <see cref="InvalidBatchFileException"/> when it is
+    /// unusable, before anything is stored. The data lines follow through <see cref="Lines"/>.
+    /// </summary>
+    public static BatchCsv Open(Stream content)
+    {
+        var reader = new StreamReader(content, detectEncodingFromByteOrderMarks: true);
+        var csv = new CsvReader(reader, ReadConfiguration);
+        try
+        {
+            var header = ReadHeader(csv);
+            var positions = MeasurementFields.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
+            var missing = MeasurementFields.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidBatchFileException(
+                    $"The header row must name the columns {string.Join(",", MeasurementFields.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
+            }
+            var extraPositions = Enumerable.Range(0, header.Length).Where(i => !positions.Contains(i)).ToArray();
+            if (extraPositions.Length > MaxExtraColumns)
+            {
+                throw new InvalidBatchFileException($"At most {MaxExtraColumns} extra columns are carried through; the file has {extraPositions.Length}.");
+            }
+            return new BatchCsv(reader, csv, header, positions, extraPositions);
+        }
+        catch
+        {
+            csv.Dispose();
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The data lines in file order, each read when it is asked for.</summary>
+    public IEnumerable<BatchLine> Lines()
+    {
         while (true)
         {
             int line;
+            RowError? unreadable = null;
             try
             {
-                if (!csv.Read())
+                if (!_csv.Read())
                 {
-                    break;
+                    yield break;
                 }
-                line = csv.Parser.RawRow;
+                line = _csv.Parser.RawRow;
             }
             catch (CsvHelperException ex)
             {
                 // The parser cannot resynchronise after a broken record (an endless quoted field, an oversized value).
-                errors.Add(new RowError(ex.Context?.Parser?.RawRow ?? 0, "The CSV cannot be read from this line on: " + FirstLine(ex.Message)));
-                break;
+                line = 0;
+                unreadable = new RowError(ex.Context?.Parser?.RawRow ?? 0, "The CSV cannot be read from this line on: " + FirstLine(ex.Message));
             }
-            var row = ReadRow(csv, line, header.Length, positions, extraPositions, out var error);
-            if (row is not null)
+            if (unreadable is not null)
             {
-                rows.Add(row);
+                yield return new BatchLine(null, unreadable);
+                yield break;
             }
-            else
-            {
-                errors.Add(new RowError(line, error!));
-            }
+            var row = ReadRow(line, out var error);
+            yield return row is not null ? new BatchLine(row, null) : new BatchLine(null, new RowError(line, error!));
         }
-        return new ParsedBatch(extraPositions.Select(i => header[i]).ToArray(), rows, errors);
+    }
+
+    public void Dispose()
+    {
+        _csv.Dispose();
+        _reader.Dispose();
     }
 
     private static string[] ReadHeader(CsvReader csv)
@@ -113,19 +152,20 @@ public static class BatchCsv
         }
     }
 
-    private static BatchRow? ReadRow(CsvReader csv, int line, int columnCount, int[] positions, int[] extraPositions, out string? error)
+    private BatchRow? ReadRow(int line, out string? error)
     {
-        if (csv.Parser.Count != columnCount)
+        var csv = _csv;
+        if (csv.Parser.Count != _columnCount)
         {
-            error = $"Expected {columnCount} columns as in the header, found {csv.Parser.Count}.";
+            error = $"Expected {_columnCount} columns as in the header, found {csv.Parser.Count}.";
             return null;
         }
-        var values = new double[positions.Length];
-        var messages = new List<string>();
-        for (var i = 0; i < positions.Length; i++)
+        Span<double> values = stackalloc double[4];
+        List<string>? messages = null;
+        for (var i = 0; i < _positions.Length; i++)
         {
             var field = MeasurementFields.All[i];
-            var raw = csv.Parser[positions[i]];
+            var raw = csv.Parser[_positions[i]];
             double? value = double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
             var message = string.IsNullOrWhiteSpace(raw) ? $"{field.CsvName}: {field.Label} is required."
                 : value is null ? $"{field.CsvName}: '{Shorten(raw)}' is not a number."
@@ -133,16 +173,20 @@ public static class BatchCsv
                 : null;
             if (message is not null)
             {
-                messages.Add(message);
+                (messages ??= []).Add(message);
             }
             values[i] = value ?? 0;
         }
-        var extras = extraPositions.Select(p => csv.Parser[p] ?? string.Empty).ToArray();
+        var extras = _extraPositions.Length == 0 ? [] : new string[_extraPositions.Length];
+        for (var i = 0; i < extras.Length; i++)
+        {
+            extras[i] = csv.Parser[_extraPositions[i]] ?? string.Empty;
+        }
         if (extras.Any(v => v.Length > MaxExtraValueLength))
         {
-            messages.Add($"Extra column values are limited to {MaxExtraValueLength} characters.");
+            (messages ??= []).Add($"Extra column values are limited to {MaxExtraValueLength} characters.");
         }
-        if (messages.Count > 0)
+        if (messages is not null)
         {
             error = string.Join(" ", messages);
             return null;

@@ -40,29 +40,43 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         {
             return new BatchOutcome.TooLarge(options.MaxUploadBytes);
         }
-        ParsedBatch parsed;
+        BatchCsv csv;
         try
         {
-            parsed = BatchCsv.Parse(content);
+            csv = BatchCsv.Open(content);
         }
         catch (InvalidBatchFileException ex)
         {
             return new BatchOutcome.InvalidFile(ex.Message);
         }
 
-        var model = predictions.Model;
-        var scored = parsed.Rows.Select(row => (row, predictions.Score(model, row.Measurements, Channels.Batch))).ToList();
-        var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), parsed.ExtraColumns, scored, parsed.Errors, model.Version);
-        await store.SaveAsync(batch, cancellationToken);
-
-        metrics.RecordBatchRows(scored.Count, parsed.Errors.Count);
-        foreach (var (_, result) in scored)
+        using (csv)
         {
-            predictions.Published(result, Channels.Batch, model.Version, 1);
+            var model = predictions.Model;
+            var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), csv.ExtraColumns, model.Version);
+            // Counted once committed, so the counters never run ahead of the table.
+            var published = new List<SpeciesPrediction>();
+            var lines = csv.Lines().Select(line =>
+            {
+                if (line.Row is not { } row)
+                {
+                    return new ScoredLine(null, null, line.Error);
+                }
+                var result = predictions.Score(model, row.Measurements, Channels.Batch);
+                published.Add(result);
+                return new ScoredLine(row, result, null);
+            });
+            var stored = await store.SaveAsync(batch, lines, cancellationToken);
+
+            metrics.RecordBatchRows(stored.Accepted, stored.Rejected.Count);
+            foreach (var result in published)
+            {
+                predictions.Published(result, Channels.Batch, model.Version, 1);
+            }
+            shadow.OfferBatch(batch.Id);
+            logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected.Count);
+            return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected.Count, stored.Rejected.Take(BatchCsv.MaxReportedErrors).ToList()));
         }
-        shadow.OfferBatch(batch.Id);
-        logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, scored.Count, parsed.Errors.Count);
-        return new BatchOutcome.Stored(new BatchReport(batch.Id, scored.Count, parsed.Errors.Count, parsed.Errors.Take(BatchCsv.MaxReportedErrors).ToList()));
     }
 
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);

@@ -7,8 +7,14 @@ using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Batches;
 
-/// <summary>A scored batch about to be stored.</summary>
-public sealed record NewBatch(Guid Id, string FileName, IReadOnlyList<string> ExtraColumns, IReadOnlyList<(BatchRow Row, SpeciesPrediction Result)> Scored, IReadOnlyList<RowError> Rejected, string ModelVersion);
+/// <summary>A batch about to be stored: its id, the uploaded file's name, its extra columns and the model scoring it.</summary>
+public sealed record NewBatch(Guid Id, string FileName, IReadOnlyList<string> ExtraColumns, string ModelVersion);
+
+/// <summary>A data line of an upload after scoring: an accepted row with its prediction, or a rejection.</summary>
+public readonly record struct ScoredLine(BatchRow? Row, SpeciesPrediction? Result, RowError? Error);
+
+/// <summary>What a committed batch holds: the rows stored, and every rejected line in file order.</summary>
+public sealed record StoredBatch(int Accepted, IReadOnlyList<RowError> Rejected);
 
 /// <summary>A stored batch as its report shows it.</summary>
 public sealed record BatchSummary(Guid Id, string FileName, int AcceptedRows, int RejectedRows, string ModelVersion, DateTimeOffset CreatedAt, IReadOnlyList<string> ExtraColumns);
@@ -19,24 +25,54 @@ public sealed record BatchResultRow(int Line, string[] ExtraValues, Prediction P
 /// <summary>SQL of <c>batches</c>, <c>batch_rejections</c> and the batch rows of <c>predictions</c>.</summary>
 public sealed class BatchStore(VigieDatabase database)
 {
-    /// <summary>Stores the batch, its rejections and its predictions in one transaction; predictions go through binary COPY.</summary>
-    public Task SaveAsync(NewBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the batch, its predictions and its rejections in one transaction. <paramref name="lines"/> is read while
+    /// the predictions stream to PostgreSQL through binary COPY, so parsing and scoring here overlap with PostgreSQL
+    /// storing the rows before them; until the commit nobody sees any of it, and a failure stores nothing.
+    /// </summary>
+    public Task<StoredBatch> SaveAsync(NewBatch batch, IEnumerable<ScoredLine> lines, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(lines);
         return database.RunAsync("copy_batch", async connection =>
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // The batch row comes first (its predictions must name a stored batch); its counts are known at the end.
             await connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO batches (id, file_name, extra_columns, accepted_rows, rejected_rows, model_version)
-                VALUES (@Id, @FileName, @ExtraColumns, @Accepted, @Rejected, @ModelVersion)
+                VALUES (@Id, @FileName, @ExtraColumns, 0, 0, @ModelVersion)
                 """,
-                new { batch.Id, batch.FileName, ExtraColumns = batch.ExtraColumns.ToArray(), Accepted = batch.Scored.Count, Rejected = batch.Rejected.Count, batch.ModelVersion },
+                new { batch.Id, batch.FileName, ExtraColumns = batch.ExtraColumns.ToArray(), batch.ModelVersion },
                 transaction, cancellationToken: cancellationToken));
+
+            var accepted = 0;
+            var rejected = new List<RowError>();
+            await using (var rows = await connection.BeginBinaryImportAsync("""
+                COPY predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
+                                  probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version,
+                                  batch_id, batch_line, batch_extra_values)
+                FROM STDIN (FORMAT BINARY)
+                """, cancellationToken))
+            {
+                foreach (var line in lines)
+                {
+                    if (line is { Row: { } row, Result: { } result })
+                    {
+                        await WriteRowAsync(rows, batch, row, result, cancellationToken);
+                        accepted++;
+                    }
+                    else
+                    {
+                        rejected.Add(line.Error ?? throw new ArgumentException("A line is either scored or rejected.", nameof(lines)));
+                    }
+                }
+                await rows.CompleteAsync(cancellationToken);
+            }
 
             await using (var rejections = await connection.BeginBinaryImportAsync(
                 "COPY batch_rejections (batch_id, line, message) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
-                foreach (var error in batch.Rejected)
+                foreach (var error in rejected)
                 {
                     await rejections.StartRowAsync(cancellationToken);
                     await rejections.WriteAsync(batch.Id, NpgsqlDbType.Uuid, cancellationToken);
@@ -46,21 +82,11 @@ public sealed class BatchStore(VigieDatabase database)
                 await rejections.CompleteAsync(cancellationToken);
             }
 
-            await using (var rows = await connection.BeginBinaryImportAsync("""
-                COPY predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
-                                  probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version,
-                                  batch_id, batch_line, batch_extra_values)
-                FROM STDIN (FORMAT BINARY)
-                """, cancellationToken))
-            {
-                foreach (var (row, result) in batch.Scored)
-                {
-                    await WriteRowAsync(rows, batch, row, result, cancellationToken);
-                }
-                await rows.CompleteAsync(cancellationToken);
-            }
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE batches SET accepted_rows = @accepted, rejected_rows = @Count WHERE id = @Id",
+                new { accepted, rejected.Count, batch.Id }, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
-            return true;
+            return new StoredBatch(accepted, rejected);
         }, cancellationToken);
     }
 

@@ -7,6 +7,9 @@ public sealed class BatchCsvTests
 {
     private const string Header = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g";
 
+    /// <summary>An upload read to its end, as the batch store reads it.</summary>
+    private sealed record ParsedBatch(IReadOnlyList<string> ExtraColumns, IReadOnlyList<BatchRow> Rows, IReadOnlyList<RowError> Errors);
+
     private static ParsedBatch Parse(string text, bool bom = false)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
@@ -14,7 +17,9 @@ public sealed class BatchCsvTests
         {
             bytes = [.. Encoding.UTF8.GetPreamble(), .. bytes];
         }
-        return BatchCsv.Parse(new MemoryStream(bytes));
+        using var csv = BatchCsv.Open(new MemoryStream(bytes));
+        var lines = csv.Lines().ToList();
+        return new ParsedBatch(csv.ExtraColumns, [.. lines.Where(l => l.Row is not null).Select(l => l.Row!)], [.. lines.Where(l => l.Error is not null).Select(l => l.Error!)]);
     }
 
     [Test]
@@ -83,7 +88,7 @@ public sealed class BatchCsvTests
     {
         var garbage = new byte[4096];
         new Random(7).NextBytes(garbage);
-        Assert.Throws<InvalidBatchFileException>(() => BatchCsv.Parse(new MemoryStream(garbage)));
+        Assert.Throws<InvalidBatchFileException>(() => BatchCsv.Open(new MemoryStream(garbage)).Dispose());
     }
 
     [Test]
