@@ -19,38 +19,11 @@ public static class TrainCommand
     public static async Task<int> RunAsync(Uri webUrl, string token, TextWriter output, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(output);
-        using var http = new HttpClient { BaseAddress = webUrl, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var http = AdminClient(webUrl, token);
         output.WriteLine($"Asking {webUrl} to train a candidate on the base data plus feedback…");
-        using var accepted = await http.PostAsync(new Uri("/api/models/train", UriKind.Relative), null);
-        if (accepted.StatusCode != HttpStatusCode.Accepted)
+        if (await TrainAsync(http, output, timeout ?? TimeSpan.FromMinutes(10)) is not { } run)
         {
-            output.WriteLine($"Refused: {(int)accepted.StatusCode} {await accepted.Content.ReadAsStringAsync()}");
             return 1;
-        }
-        var location = accepted.Headers.Location ?? throw new InvalidOperationException("202 without a Location header.");
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(10));
-        var lastStage = string.Empty;
-        JsonElement run;
-        while (true)
-        {
-            run = await http.GetFromJsonAsync<JsonElement>(location, Json);
-            var stage = $"{run.GetProperty("status").GetString()}: {run.GetProperty("stage").GetString()}";
-            if (stage != lastStage)
-            {
-                output.WriteLine($"  run {run.GetProperty("id").GetInt64()} {stage}");
-                lastStage = stage;
-            }
-            if (run.GetProperty("status").GetString() is "succeeded" or "failed")
-            {
-                break;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                output.WriteLine("The run did not finish in time; follow it at " + new Uri(webUrl, location));
-                return 1;
-            }
-            await Task.Delay(500);
         }
         if (run.GetProperty("status").GetString() == "failed")
         {
@@ -70,6 +43,55 @@ public static class TrainCommand
         output.WriteLine($"  curl -X POST -H \"Authorization: Bearer $(cat secrets/admin_token)\" {new Uri(webUrl, $"/api/models/{version}/shadow")}");
         output.WriteLine($"  curl -X POST -H \"Authorization: Bearer $(cat secrets/admin_token)\" {new Uri(webUrl, $"/api/models/{version}/promote")}");
         return 0;
+    }
+
+    /// <summary>A client of <paramref name="webUrl"/> sending <c>Authorization: Bearer &lt;token&gt;</c> (30 s timeout).</summary>
+    public static HttpClient AdminClient(Uri webUrl, string token)
+    {
+        var http = new HttpClient { BaseAddress = webUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    /// <summary>
+    /// <c>POST /api/models/train</c> with <paramref name="http"/> (an <see cref="AdminClient"/>), then follows the run,
+    /// printing each new stage, until it succeeds or fails: the finished run (<c>status</c>, <c>outcome</c>,
+    /// <c>candidateVersion</c>, <c>error</c>), or null when the request was refused or the run did not finish within
+    /// <paramref name="timeout"/> (said on <paramref name="output"/>).
+    /// </summary>
+    public static async Task<JsonElement?> TrainAsync(HttpClient http, TextWriter output, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(output);
+        using var accepted = await http.PostAsync(new Uri("/api/models/train", UriKind.Relative), null, cancellationToken);
+        if (accepted.StatusCode != HttpStatusCode.Accepted)
+        {
+            output.WriteLine($"Refused: {(int)accepted.StatusCode} {await accepted.Content.ReadAsStringAsync(cancellationToken)}");
+            return null;
+        }
+        var location = accepted.Headers.Location ?? throw new InvalidOperationException("202 without a Location header.");
+        var deadline = DateTime.UtcNow + timeout;
+        var lastStage = string.Empty;
+        while (true)
+        {
+            var run = await http.GetFromJsonAsync<JsonElement>(location, Json, cancellationToken);
+            var stage = $"{run.GetProperty("status").GetString()}: {run.GetProperty("stage").GetString()}";
+            if (stage != lastStage)
+            {
+                output.WriteLine($"  run {run.GetProperty("id").GetInt64()} {stage}");
+                lastStage = stage;
+            }
+            if (run.GetProperty("status").GetString() is "succeeded" or "failed")
+            {
+                return run;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                output.WriteLine("The run did not finish in time; follow it at " + (http.BaseAddress is { } baseAddress ? new Uri(baseAddress, location) : location));
+                return null;
+            }
+            await Task.Delay(500, cancellationToken);
+        }
     }
 
     /// <summary>The candidate's lineage and its metrics beside the active model's on the same rows.</summary>

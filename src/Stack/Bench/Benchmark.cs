@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
@@ -25,7 +26,10 @@ public sealed record BenchmarkOptions
     /// <summary>Rows of the CSV uploaded to measure batch ingest.</summary>
     public int BatchRows { get; init; } = 100_000;
 
-    /// <summary>Rounds with both instances (metrics on and off) under load at once, for the overhead ratio.</summary>
+    /// <summary>
+    /// Paired rounds of each overhead ratio: for the instrumentation, both instances (metrics on and off) under load at
+    /// once; for shadow scoring, the main instance with and without a candidate in shadow, one after the other.
+    /// </summary>
     public int OverheadRounds { get; init; } = 5;
 
     public string StateDirectory => Path.Combine(RepositoryRoot, ".state", "bench");
@@ -35,7 +39,9 @@ public sealed record BenchmarkOptions
 /// <summary>
 /// The benchmark: the native stack with a durable PostgreSQL (fsync on, each prediction committed before its 201), a
 /// second app instance with <c>Metrics:Enabled=false</c> on the same database, and wrk from 127.0.0.1 sharing the
-/// machine's cores. Ratios compare runs of the same invocation. Prints one table and writes it to artifacts/bench.md.
+/// machine's cores. Ratios compare runs of the same invocation: the instrumentation's cost (both instances at once) and
+/// shadow scoring's (a candidate trained from feedback, in shadow on alternate runs). Prints one table and writes it
+/// to artifacts/bench.md.
 /// </summary>
 public static class Benchmark
 {
@@ -43,6 +49,54 @@ public static class Benchmark
 
     /// <summary>One wrk run and the CPU it cost, per request and as shares of the whole machine.</summary>
     private sealed record Run(string Name, WrkResult Wrk, double AppCpuUsPerRequest, double PgCpuUsPerRequest, double WrkShare, double OtherShare, double AppShare, double PgShare);
+
+    /// <summary>
+    /// Paired rounds of one comparison: in round i, <c>With[i]</c> ran with the feature on and <c>Without[i]</c> without
+    /// it, under the same conditions. Each round gives a ratio; their median is the cost, free of the drift between rounds.
+    /// </summary>
+    private sealed record PairedRounds(List<Run> With, List<Run> Without)
+    {
+        /// <summary>Per round, the share of throughput the feature costs: 1 − with / without.</summary>
+        public List<double> ThroughputCosts => With.Zip(Without, (a, b) => 1 - a.Wrk.RequestsPerSecond / b.Wrk.RequestsPerSecond).ToList();
+
+        /// <summary>Per round, the app CPU per request the feature adds: with / without − 1.</summary>
+        public List<double> CpuCosts => With.Zip(Without, (a, b) => a.AppCpuUsPerRequest / b.AppCpuUsPerRequest - 1).ToList();
+
+        public IEnumerable<Run> All => With.Concat(Without);
+
+        /// <summary>PostgreSQL's CPU per request the feature adds, over all rounds: with / without − 1.</summary>
+        public double PostgresCost => PgPerRequest(With) / PgPerRequest(Without) - 1;
+
+        /// <summary>PostgreSQL's CPU per request over <paramref name="runs"/>, weighted by their requests.</summary>
+        public static double PgPerRequest(List<Run> runs) => runs.Sum(r => r.PgCpuUsPerRequest * r.Wrk.Requests) / runs.Sum(r => r.Wrk.Requests);
+
+        /// <summary>
+        /// Three table rows: <paramref name="withName"/>'s runs and <paramref name="withoutName"/>'s over all rounds
+        /// (throughput of all their requests, mean p50 and p99, CPU per request weighted by requests), then the cost in
+        /// bold, as the median of the rounds' ratios with their spread and the ratios of the totals, then <paramref name="more"/>.
+        /// </summary>
+        public void AppendRows(StringBuilder sb, string withName, string withNote, string withoutName, string withoutNote, string cost, string how, string more = "")
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var (withRps, withCpu) = AppendRun(sb, withName, With, withNote);
+            var (withoutRps, withoutCpu) = AppendRun(sb, withoutName, Without, withoutNote);
+            var spread = ThroughputCosts;
+            sb.AppendLine(string.Create(inv, $"| **{cost}** | **{Median(spread):P1}** of throughput | | | | {Median(CpuCosts):P1} of app CPU | median of {With.Count} rounds, {how} (per round from {spread.Min():P1} to {spread.Max():P1}); totals: {1 - withRps / withoutRps:P1} and {withCpu / withoutCpu - 1:P1}{more} |"));
+        }
+
+        private static (double Rps, double Cpu) AppendRun(StringBuilder sb, string name, List<Run> runs, string note)
+        {
+            var requests = runs.Sum(r => r.Wrk.Requests);
+            var rps = requests / runs.Sum(r => r.Wrk.DurationSeconds);
+            var cpu = runs.Sum(r => r.AppCpuUsPerRequest * r.Wrk.Requests) / requests;
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {rps:N0} | {runs.Average(r => r.Wrk.P50Ms):F2} ms | {runs.Average(r => r.Wrk.P99Ms):F2} ms | {runs.Sum(r => r.Wrk.Failures)} | {cpu:F0} µs | {note} |"));
+            return (rps, cpu);
+        }
+    }
+
+    /// <summary>The shadow rounds (<see cref="PairedRounds.With"/> had a candidate in shadow): what it scored of what was made meanwhile.</summary>
+    private sealed record ShadowRounds(PairedRounds Rounds, long Made, long Scored, double CatchUpSeconds);
 
     public static async Task<int> RunAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
     {
@@ -74,6 +128,8 @@ public static class Benchmark
         {
             Directory.Delete(state, recursive: true);
         }
+        // The shadow rounds train a candidate and put it in shadow: admin actions, with a token of this run's own.
+        var adminToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         var stackOptions = new NativeStackOptions
         {
             RepositoryRoot = options.RepositoryRoot,
@@ -85,6 +141,7 @@ public static class Benchmark
             {
                 ["Batch__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
                 ["Bench__Enabled"] = "true",
+                ["admin_token"] = adminToken,
             },
         };
         console.WriteLine("Starting the native stack (durable PostgreSQL) and a second app with Metrics:Enabled=false…");
@@ -182,8 +239,8 @@ public static class Benchmark
         // the load of other processes changing between runs. The second instance has had less traffic so far: warmed
         // up again first, so both run fully optimised code.
         warmUps.Add(await Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(20), cancellationToken));
-        var on = new List<Run>();
-        var off = new List<Run>();
+        var instrumentation = new PairedRounds([], []);
+        var (on, off) = (instrumentation.With, instrumentation.Without);
         for (var round = 0; round < options.OverheadRounds; round++)
         {
             var (busy0, total0) = ProcFs.MachineTicks();
@@ -209,6 +266,11 @@ public static class Benchmark
         var instrumentationNs = JsonDocument.Parse(await http.GetStringAsync(new Uri(web, "/bench/instrumentation"), cancellationToken))
             .RootElement.GetProperty("nanosecondsPerRequest").GetDouble();
         console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  instrumentation per request, in-process: {instrumentationNs:F0} ns"));
+
+        var shadow = await ShadowRoundsAsync(options, web, adminToken, stack.Database.AdminConnectionString, stack.App.Id, postmaster,
+            name => MeasureAsync(name, new Uri(web, "/api/predictions"), "post-prediction.lua", duration, stack.App.Id),
+            length => Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, length, cancellationToken),
+            warmUps, console, cancellationToken);
 
         // Batch ingest: parse, validate, predict and binary COPY of one upload, timed from the client.
         var csv = BatchCsv(options.BatchRows);
@@ -263,13 +325,14 @@ public static class Benchmark
             await reader.ReadAsync(cancellationToken);
             (apiRows, batchRows) = (reader.GetInt64(0), reader.GetInt64(1));
         }
-        var postRuns = runs.Concat(on).Concat(off).Append(logRun).Where(r => r.Name.StartsWith("POST", StringComparison.Ordinal)).ToList();
+        var allRuns = runs.Concat(instrumentation.All).Concat(shadow.Rounds.All).Append(logRun).ToList();
+        var postRuns = allRuns.Where(r => r.Name.StartsWith("POST", StringComparison.Ordinal)).ToList();
         var acknowledged = postRuns.Sum(r => r.Wrk.Succeeded) + warmUps.Sum(w => w.Succeeded);
-        var failures = runs.Concat(on).Concat(off).Append(logRun).Sum(r => r.Wrk.Failures) + warmUps.Sum(w => w.Failures);
+        var failures = allRuns.Sum(r => r.Wrk.Failures) + warmUps.Sum(w => w.Failures);
         // wrk ends each run by closing its connections: the requests then in flight are committed but not counted by it.
         var cutOff = apiRows - acknowledged;
 
-        var table = Table(options, runs, load, on, off, ingest, ingestCpu, peakRssKb, hwmKb, scrapes, instrumentationNs);
+        var table = Table(options, runs, load, instrumentation, shadow, ingest, ingestCpu, peakRssKb, hwmKb, scrapes, instrumentationNs);
         var checks = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the app's own `vigie_http_requests_total` counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
@@ -286,8 +349,9 @@ public static class Benchmark
         console.WriteLine(table);
         console.WriteLine(checks);
         console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
-        var runCount = runs.Count + on.Count + off.Count + 1 + warmUps.Count;
-        var healthy = failures == 0 && unexplainedNon2xx == 0 && cutOffNon2xx <= runCount * options.Connections && apiRows >= acknowledged && batchRows == batchRowsStored && logLines >= logRun.Wrk.Succeeded;
+        var runCount = allRuns.Count + warmUps.Count;
+        var healthy = failures == 0 && unexplainedNon2xx == 0 && cutOffNon2xx <= runCount * options.Connections && apiRows >= acknowledged && batchRows == batchRowsStored && logLines >= logRun.Wrk.Succeeded
+            && shadow.Scored > 0;
         if (!healthy)
         {
             console.WriteLine("Benchmark checks FAILED (see above).");
@@ -295,7 +359,136 @@ public static class Benchmark
         return healthy ? 0 : 1;
     }
 
-    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, List<Run> on, List<Run> off, List<double> ingest, List<(double App, double Postgres)> ingestCpu, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs)
+    /// <summary>
+    /// Shadow scoring's cost, on the main instance. Which candidate is in shadow is registry state shared by every
+    /// instance, so the two instances cannot compare it side by side: the same instance runs without and with a
+    /// candidate in shadow, in ABBA order (off–on, on–off, …) so that neither always runs first. The candidate is
+    /// trained once beforehand (feedback on the newest predictions makes a new version). After each shadowed run the
+    /// worker's backlog is waited for, its CPU counted for that run, so the next run starts from a quiet instance; every
+    /// shadowed run stops the shadow when it ends, which leaves the registry as it was (the candidate stays a candidate).
+    /// </summary>
+    private static async Task<ShadowRounds> ShadowRoundsAsync(BenchmarkOptions options, Uri web, string adminToken, string database, int appPid, int postmaster,
+        Func<string, Task<Run>> measure, Func<TimeSpan, Task<WrkResult>> load, List<WrkResult> warmUps, TextWriter console, CancellationToken cancellationToken)
+    {
+        using var admin = TrainCommand.AdminClient(web, adminToken);
+        var newest = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/api/predictions", UriKind.Relative), cancellationToken)).RootElement.GetProperty("items");
+        foreach (var prediction in newest.EnumerateArray())
+        {
+            using var feedback = await admin.PostAsJsonAsync(new Uri($"/api/predictions/{prediction.GetProperty("id").GetInt64()}/feedback", UriKind.Relative),
+                new { actualSpecies = prediction.GetProperty("species").GetString() }, cancellationToken);
+            feedback.EnsureSuccessStatusCode();
+        }
+        console.WriteLine($"Training a candidate to shadow, from feedback on the {newest.GetArrayLength()} newest predictions…");
+        var run = await TrainCommand.TrainAsync(admin, console, TimeSpan.FromMinutes(5), cancellationToken);
+        if (run is not { } finished || finished.GetProperty("outcome").GetString() != "registered")
+        {
+            throw new InvalidOperationException($"No candidate to shadow: {run}");
+        }
+        var candidate = finished.GetProperty("candidateVersion").GetString()!;
+        console.WriteLine($"  candidate {candidate} registered; shadow off and on in turn:");
+
+        async Task<long> ScalarAsync(string sql, params (string Name, object Value)[] parameters)
+        {
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(sql, connection);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        Task<long> LastIdAsync() => ScalarAsync("SELECT coalesce(max(id), 0) FROM predictions");
+
+        async Task ShadowAsync(HttpMethod method)
+        {
+            using var request = new HttpRequestMessage(method, new Uri($"/api/models/{candidate}/shadow", UriKind.Relative));
+            using var response = await admin.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"{method} /api/models/{candidate}/shadow: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+        }
+
+        // One load with the candidate in shadow (applied on the loaded instance before the 201 of the POST), then what
+        // it made, what the candidate scored of it once the worker has caught up, and the CPU ticks of the app and of
+        // PostgreSQL meanwhile.
+        async Task<(T Result, long Made, long Scored, double CatchUpSeconds, long AppTicks, long PgTicks)> ShadowedAsync<T>(Func<Task<T>> loaded)
+        {
+            var from = await LastIdAsync();
+            await ShadowAsync(HttpMethod.Post);
+            T result;
+            long app0, pg0, started;
+            try
+            {
+                result = await loaded();
+                (app0, pg0, started) = (ProcFs.CpuTicks(appPid), ProcFs.TreeTicks(postmaster), Stopwatch.GetTimestamp());
+                // The requests in flight when wrk closed its connections are still answered, and queued for the candidate.
+                await Task.Delay(500, cancellationToken);
+            }
+            finally
+            {
+                await ShadowAsync(HttpMethod.Delete);
+            }
+            var to = await LastIdAsync();
+            var made = await ScalarAsync("SELECT count(*) FROM predictions WHERE id > @from AND id <= @to", ("from", from), ("to", to));
+            // Done when every prediction is scored, or when the count has not moved for a second (the rest were dropped).
+            long scored = -1;
+            var stableSince = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(120))
+            {
+                var now = await ScalarAsync("SELECT count(*) FROM shadow_predictions WHERE version = @version AND prediction_id > @from AND prediction_id <= @to",
+                    ("version", candidate), ("from", from), ("to", to));
+                if (now != scored)
+                {
+                    (scored, stableSince) = (now, Stopwatch.GetTimestamp());
+                }
+                if (scored >= made || Stopwatch.GetElapsedTime(stableSince) >= TimeSpan.FromSeconds(1))
+                {
+                    break;
+                }
+                await Task.Delay(100, cancellationToken);
+            }
+            return (result, made, scored, Stopwatch.GetElapsedTime(started).TotalSeconds, ProcFs.CpuTicks(appPid) - app0, ProcFs.TreeTicks(postmaster) - pg0);
+        }
+
+        // The shadow path (queue, worker, its INSERT) warmed up first, as the rest was.
+        warmUps.Add((await ShadowedAsync(() => load(TimeSpan.FromSeconds(10)))).Result);
+        var rounds = new PairedRounds([], []);
+        long totalMade = 0, totalScored = 0;
+        double catchUp = 0;
+        for (var round = 1; round <= options.OverheadRounds; round++)
+        {
+            Run? with = null, without = null;
+            foreach (var shadowed in round % 2 == 1 ? new[] { false, true } : [true, false])
+            {
+                if (!shadowed)
+                {
+                    without = await measure($"POST /api/predictions, no shadow (round {round})");
+                    continue;
+                }
+                var name = $"POST /api/predictions, in shadow (round {round})";
+                var (result, made, scored, seconds, appTicks, pgTicks) = await ShadowedAsync(() => measure(name));
+                // The worker's catch-up after the run is part of the shadow's cost per request.
+                var usPerTickAndRequest = 1e6 / ProcFs.TicksPerSecond / Math.Max(1, result.Wrk.Requests);
+                with = result with
+                {
+                    AppCpuUsPerRequest = result.AppCpuUsPerRequest + appTicks * usPerTickAndRequest,
+                    PgCpuUsPerRequest = result.PgCpuUsPerRequest + pgTicks * usPerTickAndRequest,
+                };
+                (totalMade, totalScored, catchUp) = (totalMade + made, totalScored + scored, catchUp + seconds);
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"    shadow-scored {scored:N0} of {made:N0} predictions; worker caught up {seconds:F1} s after the run; app {with.AppCpuUsPerRequest:F0} µs/req with it"));
+            }
+            rounds.With.Add(with!);
+            rounds.Without.Add(without!);
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  round {round}: in shadow {with!.Wrk.RequestsPerSecond,7:N0} req/s ({with.AppCpuUsPerRequest:F0} µs/req), no shadow {without!.Wrk.RequestsPerSecond,7:N0} req/s ({without.AppCpuUsPerRequest:F0} µs/req): {rounds.ThroughputCosts[^1]:P1} of throughput"));
+        }
+        return new ShadowRounds(rounds, totalMade, totalScored, catchUp);
+    }
+
+    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, PairedRounds instrumentation, ShadowRounds shadow, List<double> ingest, List<(double App, double Postgres)> ingestCpu, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -310,19 +503,22 @@ public static class Benchmark
                 : string.Create(inv, $"other processes {run.OtherShare:P0} of the CPU");
             sb.AppendLine(string.Create(inv, $"| {run.Name} | {run.Wrk.RequestsPerSecond:N0} | {run.Wrk.P50Ms:F2} ms | {run.Wrk.P99Ms:F2} ms | {run.Wrk.Failures} | {run.AppCpuUsPerRequest:F0} µs | {note} |"));
         }
-        static (double Rps, double P50, double P99, double Cpu, long Failures) Combined(List<Run> list) => (
-            list.Sum(r => r.Wrk.Requests) / list.Sum(r => r.Wrk.DurationSeconds), list.Average(r => r.Wrk.P50Ms), list.Average(r => r.Wrk.P99Ms),
-            list.Sum(r => r.AppCpuUsPerRequest * r.Wrk.Requests) / list.Sum(r => r.Wrk.Requests), list.Sum(r => r.Wrk.Failures));
-        var (onRps, onP50, onP99, onCpu, onFailures) = Combined(on);
-        var (offRps, offP50, offP99, offCpu, offFailures) = Combined(off);
-        sb.AppendLine(string.Create(inv, $"| POST /api/predictions, metrics on ({on.Count} × {options.DurationSeconds} s, half the connections) | {onRps:N0} | {onP50:F2} ms | {onP99:F2} ms | {onFailures} | {onCpu:F0} µs | at the same time as the next row |"));
-        sb.AppendLine(string.Create(inv, $"| POST /api/predictions, `Metrics:Enabled=false` ({off.Count} × {options.DurationSeconds} s, half the connections) | {offRps:N0} | {offP50:F2} ms | {offP99:F2} ms | {offFailures} | {offCpu:F0} µs | second instance, same database; other processes took {off.Average(r => r.OtherShare):P0} of the CPU |"));
         // Each round runs both instances side by side: the median of the rounds' ratios.
-        var throughputCost = Median(on.Zip(off, (a, b) => 1 - a.Wrk.RequestsPerSecond / b.Wrk.RequestsPerSecond));
-        var cpuCost = Median(on.Zip(off, (a, b) => a.AppCpuUsPerRequest / b.AppCpuUsPerRequest - 1));
-        var spread = on.Zip(off, (a, b) => 1 - a.Wrk.RequestsPerSecond / b.Wrk.RequestsPerSecond).ToList();
-        sb.AppendLine(string.Create(inv, $"| **instrumentation overhead** | **{throughputCost:P1}** of throughput | | | | {cpuCost:P1} of app CPU | median of {on.Count} rounds, both instances loaded at once (per round from {spread.Min():P1} to {spread.Max():P1}); totals: {1 - onRps / offRps:P1} and {onCpu / offCpu - 1:P1} |"));
+        instrumentation.AppendRows(sb,
+            $"POST /api/predictions, metrics on ({instrumentation.With.Count} × {options.DurationSeconds} s, half the connections)", "at the same time as the next row",
+            $"POST /api/predictions, `Metrics:Enabled=false` ({instrumentation.Without.Count} × {options.DurationSeconds} s, half the connections)",
+            string.Create(inv, $"second instance, same database; other processes took {instrumentation.Without.Average(r => r.OtherShare):P0} of the CPU"),
+            "instrumentation overhead", "both instances loaded at once");
         sb.AppendLine(string.Create(inv, $"| instrumentation per request, measured in-process | | | | | {instrumentationNs / 1000:F2} µs | {instrumentationNs / 1000 / load.AppCpuUsPerRequest:P1} of the app's CPU per prediction: HTTP metrics middleware and the catalog calls of one prediction, one thread, no contention |"));
+        // One instance, shadow on and off in turn (ABBA): the median of the rounds' ratios.
+        var (shadowOn, shadowOff) = (shadow.Rounds.With, shadow.Rounds.Without);
+        shadow.Rounds.AppendRows(sb,
+            $"POST /api/predictions, candidate in shadow ({shadowOn.Count} × {options.DurationSeconds} s)",
+            string.Create(inv, $"{shadow.Scored:N0} of the {shadow.Made:N0} predictions made shadow-scored ({shadow.Made - shadow.Scored:N0} not: queue full or cut off); CPU includes the worker's catch-up after each run ({shadow.CatchUpSeconds:F1} s in all); PostgreSQL {PairedRounds.PgPerRequest(shadowOn):F0} µs/request"),
+            $"POST /api/predictions, no shadow ({shadowOff.Count} × {options.DurationSeconds} s)",
+            string.Create(inv, $"main instance, alternating with the previous row; PostgreSQL {PairedRounds.PgPerRequest(shadowOff):F0} µs/request; other processes took {shadowOff.Average(r => r.OtherShare):P0} of the CPU"),
+            "shadow-scoring overhead", "one instance with shadow off and on in turn, in ABBA order",
+            string.Create(inv, $"; PostgreSQL CPU per request {shadow.Rounds.PostgresCost:+0.0 %;-0.0 %} (the INSERTs into shadow_predictions)"));
         scrapes.Sort();
         sb.AppendLine(string.Create(inv, $"| sidecar /metrics under the POST load ({scrapes.Count} scrapes) | | {Percentile(scrapes, 0.5):F1} ms | {Percentile(scrapes, 0.99):F1} ms | 0 | | max {scrapes[^1]:F1} ms (target < 50 ms) |"));
         ingest.Sort();
