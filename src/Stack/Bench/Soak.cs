@@ -169,7 +169,7 @@ public static class Soak
             }
         }
 
-        var csv = Benchmark.BatchCsv(1000);
+        var csv = BatchIngest.Csv(1000);
         var samples = new List<Sample>();
         var background = new List<Task>
         {

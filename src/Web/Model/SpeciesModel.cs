@@ -10,7 +10,7 @@ namespace Vigie.Web.Model;
 /// </summary>
 public sealed class SpeciesModel
 {
-    private readonly ObjectPool<PredictionEngine<PenguinRow, SpeciesScores>> _engines;
+    private readonly ObjectPool<Engine> _engines;
     private readonly string[] _scoreOrder;
 
     public SpeciesModel(TrainedSpeciesModel trained)
@@ -20,12 +20,12 @@ public sealed class SpeciesModel
         Trainer = trained.Trainer;
         HeldOutAccuracy = trained.HeldOutAccuracy;
         var policy = new EnginePolicy(trained.Context, trained.Transformer);
-        _engines = new DefaultObjectPool<PredictionEngine<PenguinRow, SpeciesScores>>(policy, Environment.ProcessorCount * 4);
+        _engines = new DefaultObjectPool<Engine>(policy, Environment.ProcessorCount * 4);
 
         var probe = _engines.Get();
         try
         {
-            _scoreOrder = ScoreSlotNames(probe);
+            _scoreOrder = ScoreSlotNames(probe.Inner);
         }
         finally
         {
@@ -46,27 +46,25 @@ public sealed class SpeciesModel
     public SpeciesPrediction Predict(Measurements measurements)
     {
         var engine = _engines.Get();
-        SpeciesScores scores;
         try
         {
-            scores = engine.Predict(PenguinRow.From(measurements));
+            var scores = engine.Predict(measurements);
+            var probabilities = new Dictionary<string, double>(_scoreOrder.Length);
+            var best = 0;
+            for (var i = 0; i < _scoreOrder.Length; i++)
+            {
+                probabilities[_scoreOrder[i]] = scores[i];
+                if (scores[i] > scores[best])
+                {
+                    best = i;
+                }
+            }
+            return new SpeciesPrediction(_scoreOrder[best], scores[best], probabilities);
         }
         finally
         {
             _engines.Return(engine);
         }
-
-        var probabilities = new Dictionary<string, double>(_scoreOrder.Length);
-        var best = 0;
-        for (var i = 0; i < _scoreOrder.Length; i++)
-        {
-            probabilities[_scoreOrder[i]] = scores.Score[i];
-            if (scores.Score[i] > scores.Score[best])
-            {
-                best = i;
-            }
-        }
-        return new SpeciesPrediction(_scoreOrder[best], scores.Score[best], probabilities);
     }
 
     // The score vector is in the label key order; read it from the schema instead of assuming it.
@@ -82,11 +80,33 @@ public sealed class SpeciesModel
         return order;
     }
 
-    private sealed class EnginePolicy(MLContext ml, ITransformer transformer) : PooledObjectPolicy<PredictionEngine<PenguinRow, SpeciesScores>>
+    /// <summary>
+    /// An engine with its own input and output rows, reused from one prediction to the next: a batch of 100,000 rows
+    /// would otherwise leave 300,000 short-lived objects (input, output, score array) for the collector.
+    /// </summary>
+    private sealed class Engine(PredictionEngine<PenguinRow, SpeciesScores> engine)
     {
-        public override PredictionEngine<PenguinRow, SpeciesScores> Create() =>
-            ml.Model.CreatePredictionEngine<PenguinRow, SpeciesScores>(transformer);
+        private readonly PenguinRow _input = new();
+        private SpeciesScores _output = new();
 
-        public override bool Return(PredictionEngine<PenguinRow, SpeciesScores> obj) => true;
+        public PredictionEngine<PenguinRow, SpeciesScores> Inner => engine;
+
+        /// <summary>The scores, valid until the engine scores again (it goes back to the pool only after they are read).</summary>
+        public float[] Predict(Measurements measurements)
+        {
+            _input.BillLengthMm = (float)measurements.BillLengthMm;
+            _input.BillDepthMm = (float)measurements.BillDepthMm;
+            _input.FlipperLengthMm = (float)measurements.FlipperLengthMm;
+            _input.BodyMassG = (float)measurements.BodyMassG;
+            engine.Predict(_input, ref _output);
+            return _output.Score;
+        }
+    }
+
+    private sealed class EnginePolicy(MLContext ml, ITransformer transformer) : PooledObjectPolicy<Engine>
+    {
+        public override Engine Create() => new(ml.Model.CreatePredictionEngine<PenguinRow, SpeciesScores>(transformer));
+
+        public override bool Return(Engine obj) => true;
     }
 }

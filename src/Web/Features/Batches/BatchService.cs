@@ -54,8 +54,9 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         {
             var model = predictions.Model;
             var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), csv.ExtraColumns, model.Version);
-            // Counted once committed, so the counters never run ahead of the table.
-            var published = new List<SpeciesPrediction>();
+            // Counted once committed, so the counters never run ahead of the table. Only what the metrics need is kept:
+            // holding on to 100,000 predictions would move them all into the collector's older generations.
+            var published = new List<(string Species, double Confidence)>();
             var lines = csv.Lines().Select(line =>
             {
                 if (line.Row is not { } row)
@@ -63,15 +64,15 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
                     return new ScoredLine(null, null, line.Error);
                 }
                 var result = predictions.Score(model, row.Measurements, Channels.Batch);
-                published.Add(result);
+                published.Add((result.Species, result.Confidence));
                 return new ScoredLine(row, result, null);
             });
             var stored = await store.SaveAsync(batch, lines, cancellationToken);
 
             metrics.RecordBatchRows(stored.Accepted, stored.Rejected.Count);
-            foreach (var result in published)
+            foreach (var (species, confidence) in published)
             {
-                predictions.Published(result, Channels.Batch, model.Version, 1);
+                predictions.Published(species, confidence, Channels.Batch, model.Version);
             }
             shadow.OfferBatch(batch.Id);
             logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected.Count);

@@ -44,7 +44,7 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         var model = Model;
         var result = Score(model, measurements, channel);
         var stored = await store.InsertAsync(new NewPrediction(measurements, result, channel, model.Version), cancellationToken);
-        Published(result, channel, model.Version, 1);
+        Published(result.Species, result.Confidence, channel, model.Version);
         shadow.Offer(stored.Id, measurements, result.Species);
         return new PredictionOutcome.Created(stored);
     }
@@ -61,11 +61,8 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
     }
 
     /// <summary>Counts stored predictions; called once they are committed, so the counters never run ahead of the table.</summary>
-    public void Published(SpeciesPrediction result, string channel, string modelVersion, int count)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        metrics.RecordPredictions(result.Species, channel, modelVersion, result.Confidence, count);
-    }
+    public void Published(string species, double confidence, string channel, string modelVersion) =>
+        metrics.RecordPredictions(species, channel, modelVersion, confidence);
 
     public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
 
