@@ -137,6 +137,9 @@ public sealed class VigieMetrics
             "vigie_shadow_predictions_total",
             "Predictions also scored by the candidate in shadow, by whether it agreed with the answer the active model gave (agree|disagree). The agreement rate says how different a promotion would make the answers, before it is made.",
             ["model_version", "agreement"]);
+        ShadowSkipped = factory.CreateCounter(
+            "vigie_shadow_skipped_total",
+            "Predictions the candidate in shadow did not score because its queue was full (shadow scoring fell behind the traffic; answers are never slowed to wait for it). Above zero, the agreement and shadow accuracy describe a sample, not every prediction.");
         ShadowAgreement = factory.CreateGauge(
             "vigie_model_shadow_agreement_ratio",
             "Share of all predictions a shadowed version scored (recorded in shadow_predictions, every instance) on which it agreed with the answer given (0..1), for the version in shadow and the newest versions.",
@@ -225,6 +228,7 @@ public sealed class VigieMetrics
     public Histogram ModelTrainingDuration { get; }
     public Counter ModelSwitches { get; }
     public Counter ShadowPredictions { get; }
+    public Counter ShadowSkipped { get; }
     public Gauge ShadowAgreement { get; }
     public Gauge ModelLiveAccuracy { get; }
     public Counter LogEvents { get; }
@@ -276,6 +280,15 @@ public sealed class VigieMetrics
         {
             ModelTrainingRuns.WithLabels(outcome).Inc();
             ModelTrainingDuration.Observe(seconds);
+        }
+    }
+
+    /// <summary>One offer of work (a prediction or a whole batch) the shadow queue had no room for.</summary>
+    public void RecordShadowSkipped()
+    {
+        if (Enabled)
+        {
+            ShadowSkipped.Inc();
         }
     }
 

@@ -131,6 +131,78 @@ public sealed class ShadowTests
             "the 20 predictions scored by the former shadow");
     }
 
+    [Test]
+    public async Task When_the_shadow_queue_is_full_predictions_are_answered_and_every_one_not_scored_is_counted()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync(settings: new Dictionary<string, string> { ["Models:ShadowQueueCapacity"] = "1" });
+        var candidate = await lifecycle.TrainCandidateAsync();
+        using var admin = lifecycle.Admin();
+        using var client = lifecycle.Client();
+        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
+        {
+            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        var from = await lifecycle.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM predictions");
+
+        // A queue of one and 300 predictions at once: the worker's own inserts leave it full most of the time.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => Lifecycle.PredictAsync(client, Bird.Adelie)));
+        var made = await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM predictions WHERE id > {from}");
+        using var http = new HttpClient();
+        var metrics = new Uri($"http://127.0.0.1:{lifecycle.Apps[0].MetricsPort}/metrics");
+        long scored = 0, skipped = 0;
+        await WaitAsync(async () =>
+        {
+            scored = await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE prediction_id > {from}");
+            var exposition = await http.GetStringAsync(metrics);
+            var line = exposition.Split('\n').Single(l => l.StartsWith("vigie_shadow_skipped_total ", StringComparison.Ordinal));
+            skipped = (long)double.Parse(line["vigie_shadow_skipped_total ".Length..], CultureInfo.InvariantCulture);
+            return scored + skipped == made;
+        }, "every prediction shadow-scored or counted as skipped");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers.Select(a => a.GetProperty("id").GetInt64()).Distinct().Count(), Is.EqualTo(300), "every prediction answered and stored");
+            Assert.That(made, Is.EqualTo(300));
+            Assert.That(skipped, Is.GreaterThan(0), "a queue of one kept up with 300 concurrent predictions");
+            Assert.That(scored + skipped, Is.EqualTo(made));
+        });
+    }
+
+    [Test]
+    public async Task The_shadow_tallies_match_a_recount_after_scoring_and_after_predictions_are_deleted()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        var candidate = await lifecycle.TrainCandidateAsync();
+        using var admin = lifecycle.Admin();
+        using var client = lifecycle.Client();
+        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
+        {
+            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Lifecycle.PredictAsync(client, i % 4 == 0 ? Bird.Contested : Bird.Adelie)));
+        await WaitAsync(async () => await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE version = '{candidate}'") == 20, "20 shadow scores");
+        const string Recount = "SELECT count(*) || '/' || count(*) FILTER (WHERE s.species = p.species) FROM shadow_predictions s JOIN predictions p ON p.id = s.prediction_id WHERE s.version = '{0}'";
+        var tally = $"SELECT scored || '/' || agreed FROM shadow_tallies WHERE version = '{candidate}'";
+        var afterScoring = (await lifecycle.ScalarAsync<string>(tally), await lifecycle.ScalarAsync<string>(string.Format(CultureInfo.InvariantCulture, Recount, candidate)));
+
+        // A contested bird (the models disagree) and an Adelie (they agree) go, and their shadow scores with them.
+        var removed = answers.Where(a => a.GetProperty("billLengthMm").GetDouble() == 45).Take(1)
+            .Concat(answers.Where(a => a.GetProperty("billLengthMm").GetDouble() != 45).Take(1))
+            .Select(a => a.GetProperty("id").GetInt64()).ToList();
+        await lifecycle.ScalarAsync<long>($"WITH d AS (DELETE FROM predictions WHERE id IN ({string.Join(",", removed)}) RETURNING 1) SELECT count(*) FROM d");
+        var afterDelete = (await lifecycle.ScalarAsync<string>(tally), await lifecycle.ScalarAsync<string>(string.Format(CultureInfo.InvariantCulture, Recount, candidate)));
+        var view = await lifecycle.ScalarAsync<double>($"SELECT agreement FROM shadow_evaluation WHERE version = '{candidate}'");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterScoring.Item1, Is.EqualTo("20/15"), "15 Adelies agreed, 5 contested birds did not");
+            Assert.That(afterScoring.Item1, Is.EqualTo(afterScoring.Item2));
+            Assert.That(afterDelete.Item1, Is.EqualTo("18/14"));
+            Assert.That(afterDelete.Item1, Is.EqualTo(afterDelete.Item2));
+            Assert.That(view, Is.EqualTo(14.0 / 18).Within(1e-12));
+        });
+    }
+
     private static async Task<bool> ShadowLoadedAsync(Lifecycle lifecycle, int instance, string version)
     {
         using var client = lifecycle.Client(instance);

@@ -21,14 +21,16 @@ public sealed class ShadowScorer
 {
     private readonly ModelHolder _holder;
     private readonly ILogger<ShadowScorer> _logger;
+    private readonly VigieMetrics _metrics;
     private readonly Channel<ShadowWork> _queue;
     private long _dropped;
 
-    public ShadowScorer(ModelHolder holder, ModelLifecycleOptions options, ILogger<ShadowScorer> logger)
+    public ShadowScorer(ModelHolder holder, ModelLifecycleOptions options, VigieMetrics metrics, ILogger<ShadowScorer> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _holder = holder;
         _logger = logger;
+        _metrics = metrics;
         _queue = Channel.CreateBounded<ShadowWork>(new BoundedChannelOptions(options.ShadowQueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -60,7 +62,8 @@ public sealed class ShadowScorer
     {
         if (!_queue.Writer.TryWrite(work))
         {
-            // Shadow scoring fell behind: skip rather than slow the answer; say so now and then.
+            // Shadow scoring fell behind: skip rather than slow the answer; count it, and say so now and then.
+            _metrics.RecordShadowSkipped();
             var dropped = Interlocked.Increment(ref _dropped);
             if (dropped == 1 || dropped % 1000 == 0)
             {
