@@ -144,12 +144,17 @@ public static class Benchmark
                 ["admin_token"] = adminToken,
             },
         };
-        console.WriteLine("Starting the native stack (durable PostgreSQL) and a second app with Metrics:Enabled=false…");
+        console.WriteLine("Starting the native stack (durable PostgreSQL) and two more apps, identical but for Metrics:Enabled…");
         await using var stack = await NativeStack.StartAsync(stackOptions, line => console.WriteLine($"  starting {line}"), cancellationToken);
-        var plainPort = FreePort.Next();
+        // The overhead compares two instances started together and loaded alike, which differ only in Metrics:Enabled;
+        // the main instance, with a minute of load and Prometheus' scrapes behind it, would not be a like-for-like twin.
+        var (plainPort, twinPort, twinMetricsPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
         var plain = await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken);
+        var twin = await stack.StartAppAsync("web-metrics", twinPort, twinMetricsPort, new Dictionary<string, string>(), cancellationToken);
         var web = stack.WebUrl;
         var plainUrl = new Uri($"http://127.0.0.1:{plainPort.ToString(CultureInfo.InvariantCulture)}/");
+        var twinUrl = new Uri($"http://127.0.0.1:{twinPort.ToString(CultureInfo.InvariantCulture)}/");
+        var twinMetricsUrl = new Uri($"http://127.0.0.1:{twinMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics");
         var postmaster = int.Parse(File.ReadLines(Path.Combine(stack.Database.BaseDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
         var loadAverage = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         string postgresVersion;
@@ -186,6 +191,7 @@ public static class Benchmark
         {
             await Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
             await Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
+            await Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
         };
         foreach (var path in new[] { "/", "/api/predictions", "/bench/noop", "/health/live" })
         {
@@ -233,25 +239,38 @@ public static class Benchmark
         runs.Add(await MeasureAsync("GET /api/predictions (25 newest)", new Uri(web, "/api/predictions"), null, duration, stack.App.Id));
         runs.Add(await MeasureAsync("sidecar GET /metrics", stack.MetricsUrl, null, duration, stack.App.Id));
 
-        // Instrumentation overhead: both instances under the same prediction load at the same time (half of wrk's
-        // threads and connections each), same database. Whatever else the machine does then slows both alike, so the
-        // ratio of their throughputs is the cost of the instrumentation, which alternating runs could not separate from
-        // the load of other processes changing between runs. The second instance has had less traffic so far: warmed
-        // up again first, so both run fully optimised code.
-        warmUps.Add(await Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(20), cancellationToken));
+        // Instrumentation overhead: the twins under the same prediction load at the same time (half of wrk's threads
+        // and connections each), same database. Whatever else the machine does then slows both alike, so the ratio of
+        // their throughputs is the cost of the instrumentation, which alternating runs could not separate from the load
+        // of other processes changing between runs. A paired warm-up first, not counted; the instrumented twin's
+        // sidecar is scraped every 5 s during the rounds, as Prometheus scrapes the app.
+        var pairedWarmUp = await Task.WhenAll(
+            Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", Math.Max(1, options.Threads / 2), Math.Max(1, options.Connections / 2), TimeSpan.FromSeconds(20), cancellationToken),
+            Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", Math.Max(1, options.Threads / 2), Math.Max(1, options.Connections / 2), TimeSpan.FromSeconds(20), cancellationToken));
+        warmUps.AddRange(pairedWarmUp);
+        using var twinScrapes = new CancellationTokenSource();
+        var twinScraper = Task.Run(async () =>
+        {
+            using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            while (!twinScrapes.IsCancellationRequested)
+            {
+                (await scraper.GetAsync(twinMetricsUrl, CancellationToken.None)).Dispose();
+                await Task.Delay(TimeSpan.FromSeconds(5), twinScrapes.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }, CancellationToken.None);
         var instrumentation = new PairedRounds([], []);
         var (on, off) = (instrumentation.With, instrumentation.Without);
         for (var round = 0; round < options.OverheadRounds; round++)
         {
             var (busy0, total0) = ProcFs.MachineTicks();
-            var (on0, off0, pg0, wrk0) = (ProcFs.CpuTicks(stack.App.Id), ProcFs.CpuTicks(plain.Id), ProcFs.TreeTicks(postmaster), ProcFs.WaitedChildrenTicks());
+            var (on0, off0, pg0, wrk0) = (ProcFs.CpuTicks(twin.Id), ProcFs.CpuTicks(plain.Id), ProcFs.TreeTicks(postmaster), ProcFs.WaitedChildrenTicks());
             var threads = Math.Max(1, options.Threads / 2);
             var connections = Math.Max(1, options.Connections / 2);
-            var withMetrics = Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, duration, cancellationToken);
+            var withMetrics = Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, duration, cancellationToken);
             var withoutMetrics = Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, duration, cancellationToken);
             var (a, b) = (await withMetrics, await withoutMetrics);
             var (busy1, total1) = ProcFs.MachineTicks();
-            double appOn = ProcFs.CpuTicks(stack.App.Id) - on0, appOff = ProcFs.CpuTicks(plain.Id) - off0;
+            double appOn = ProcFs.CpuTicks(twin.Id) - on0, appOff = ProcFs.CpuTicks(plain.Id) - off0;
             double pg = ProcFs.TreeTicks(postmaster) - pg0, wrk = ProcFs.WaitedChildrenTicks() - wrk0, total = total1 - total0;
             var other = Math.Max(0, busy1 - busy0 - appOn - appOff - pg - wrk) / total;
             const double usPerTick = 1e6 / ProcFs.TicksPerSecond;
@@ -261,6 +280,9 @@ public static class Benchmark
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  round {round + 1}: metrics on {a.RequestsPerSecond,7:N0} req/s ({on[^1].AppCpuUsPerRequest:F0} µs/req), off {b.RequestsPerSecond,7:N0} req/s ({off[^1].AppCpuUsPerRequest:F0} µs/req), failures {a.Failures + b.Failures}, other processes {other:P0}"));
         }
+
+        await twinScrapes.CancelAsync();
+        await twinScraper;
 
         // The same question answered without the machine's noise: the catalog's own cost per request, in-process.
         var instrumentationNs = JsonDocument.Parse(await http.GetStringAsync(new Uri(web, "/bench/instrumentation"), cancellationToken))
@@ -481,9 +503,9 @@ public static class Benchmark
         }
         // Each round runs both instances side by side: the median of the rounds' ratios.
         instrumentation.AppendRows(sb,
-            $"POST /api/predictions, metrics on ({instrumentation.With.Count} × {options.DurationSeconds} s, half the connections)", "at the same time as the next row",
+            $"POST /api/predictions, metrics on ({instrumentation.With.Count} × {options.DurationSeconds} s, half the connections)", "a fresh instance loaded at the same time as its twin in the next row; its sidecar scraped every 5 s",
             $"POST /api/predictions, `Metrics:Enabled=false` ({instrumentation.Without.Count} × {options.DurationSeconds} s, half the connections)",
-            string.Create(inv, $"second instance, same database; other processes took {instrumentation.Without.Average(r => r.OtherShare):P0} of the CPU"),
+            string.Create(inv, $"the twin: started and loaded alike, same database; other processes took {instrumentation.Without.Average(r => r.OtherShare):P0} of the CPU"),
             "instrumentation overhead", "both instances loaded at once");
         sb.AppendLine(string.Create(inv, $"| instrumentation per request, measured in-process | | | | | {instrumentationNs / 1000:F2} µs | {instrumentationNs / 1000 / load.AppCpuUsPerRequest:P1} of the app's CPU per prediction: HTTP metrics middleware and the catalog calls of one prediction, one thread, no contention |"));
         // One instance, shadow on and off in turn (ABBA): the median of the rounds' ratios.
