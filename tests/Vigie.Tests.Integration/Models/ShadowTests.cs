@@ -15,14 +15,9 @@ public sealed class ShadowTests
     {
         await using var lifecycle = await Lifecycle.StartAsync(instances: 2);
         var active = await lifecycle.ServedVersionAsync();
-        var candidate = await lifecycle.TrainCandidateAsync();
-        using var admin = lifecycle.Admin();
+        var candidate = await ShadowCandidateAsync(lifecycle);
         using var client = lifecycle.Client();
         using var other = lifecycle.Client(1);
-        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
-        {
-            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
         // The other instance learns of the shadow through NOTIFY.
         await WaitAsync(async () => await ShadowLoadedAsync(lifecycle, 1, candidate), "instance 1 loads the shadow");
         var from = await lifecycle.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM predictions");
@@ -82,13 +77,8 @@ public sealed class ShadowTests
     {
         await using var lifecycle = await Lifecycle.StartAsync();
         var active = await lifecycle.ServedVersionAsync();
-        var candidate = await lifecycle.TrainCandidateAsync();
-        using var admin = lifecycle.Admin();
+        var candidate = await ShadowCandidateAsync(lifecycle);
         using var client = lifecycle.Client();
-        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
-        {
-            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
         var prediction = await Lifecycle.PredictAsync(client, Bird.Contested);
         await WaitAsync(async () => await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE prediction_id = {prediction.GetProperty("id").GetInt64()}") == 1, "shadow-scored");
         await Lifecycle.FeedbackAsync(client, prediction.GetProperty("id").GetInt64(), "Chinstrap");
@@ -113,13 +103,9 @@ public sealed class ShadowTests
     public async Task Predictions_made_just_before_the_shadow_is_promoted_are_still_scored_by_it()
     {
         await using var lifecycle = await Lifecycle.StartAsync();
-        var candidate = await lifecycle.TrainCandidateAsync();
+        var candidate = await ShadowCandidateAsync(lifecycle);
         using var admin = lifecycle.Admin();
         using var client = lifecycle.Client();
-        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
-        {
-            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
         var from = await lifecycle.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM predictions");
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Lifecycle.PredictAsync(client, Bird.Contested)));
         // Promoted at once, while the shadow scores are still queued: the queued predictions keep the model they were offered to.
@@ -135,13 +121,8 @@ public sealed class ShadowTests
     public async Task When_the_shadow_queue_is_full_predictions_are_answered_and_every_one_not_scored_is_counted()
     {
         await using var lifecycle = await Lifecycle.StartAsync(settings: new Dictionary<string, string> { ["Models:ShadowQueueCapacity"] = "1" });
-        var candidate = await lifecycle.TrainCandidateAsync();
-        using var admin = lifecycle.Admin();
+        var candidate = await ShadowCandidateAsync(lifecycle);
         using var client = lifecycle.Client();
-        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
-        {
-            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
         var from = await lifecycle.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM predictions");
 
         // A queue of one and 300 predictions at once: the worker's own inserts leave it full most of the time.
@@ -172,13 +153,8 @@ public sealed class ShadowTests
     public async Task The_shadow_tallies_match_a_recount_after_scoring_and_after_predictions_are_deleted()
     {
         await using var lifecycle = await Lifecycle.StartAsync();
-        var candidate = await lifecycle.TrainCandidateAsync();
-        using var admin = lifecycle.Admin();
+        var candidate = await ShadowCandidateAsync(lifecycle);
         using var client = lifecycle.Client();
-        using (var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null))
-        {
-            Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Lifecycle.PredictAsync(client, i % 4 == 0 ? Bird.Contested : Bird.Adelie)));
         await WaitAsync(async () => await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE version = '{candidate}'") == 20, "20 shadow scores");
         const string Recount = "SELECT count(*) || '/' || count(*) FILTER (WHERE s.species = p.species) FROM shadow_predictions s JOIN predictions p ON p.id = s.prediction_id WHERE s.version = '{0}'";
@@ -201,6 +177,16 @@ public sealed class ShadowTests
             Assert.That(afterDelete.Item1, Is.EqualTo(afterDelete.Item2));
             Assert.That(view, Is.EqualTo(14.0 / 18).Within(1e-12));
         });
+    }
+
+    /// <summary>Trains a candidate and puts it in shadow; returns its version.</summary>
+    private static async Task<string> ShadowCandidateAsync(Lifecycle lifecycle)
+    {
+        var candidate = await lifecycle.TrainCandidateAsync();
+        using var admin = lifecycle.Admin();
+        using var shadow = await admin.PostAsync(new Uri($"/api/models/{candidate}/shadow", UriKind.Relative), null);
+        Assert.That(shadow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        return candidate;
     }
 
     private static async Task<bool> ShadowLoadedAsync(Lifecycle lifecycle, int instance, string version)
