@@ -179,6 +179,29 @@ public sealed class ShadowTests
         });
     }
 
+    [Test]
+    public async Task A_shadow_score_for_a_prediction_or_version_that_does_not_exist_is_refused_by_the_database()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        var active = await lifecycle.ServedVersionAsync();
+        using var client = lifecycle.Client();
+        var prediction = (await Lifecycle.PredictAsync(client, Bird.Adelie)).GetProperty("id").GetInt64();
+        const string Insert = "INSERT INTO shadow_predictions (prediction_id, version, species, confidence) VALUES ({0}, '{1}', 'Adelie', 0.9)";
+
+        var missingPrediction = Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            lifecycle.ScalarAsync<long>(string.Format(CultureInfo.InvariantCulture, Insert, prediction + 1_000_000, active)));
+        var missingVersion = Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            lifecycle.ScalarAsync<long>(string.Format(CultureInfo.InvariantCulture, Insert, prediction, "no-such-version")));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(missingPrediction!.SqlState, Is.EqualTo("23503"), missingPrediction.Message);
+            Assert.That(missingVersion!.SqlState, Is.EqualTo("23503"), missingVersion.Message);
+            Assert.That(await lifecycle.ScalarAsync<long>("SELECT count(*) FROM shadow_predictions"), Is.Zero);
+            Assert.That(await lifecycle.ScalarAsync<long>("SELECT count(*) FROM shadow_tallies"), Is.Zero);
+        });
+    }
+
     /// <summary>Trains a candidate and puts it in shadow; returns its version.</summary>
     private static async Task<string> ShadowCandidateAsync(Lifecycle lifecycle)
     {
