@@ -104,7 +104,7 @@ public sealed class AlertmanagerConfigTests
             });
             Assert.That(posted.IsSuccessStatusCode, Is.True, await posted.Content.ReadAsStringAsync());
 
-            var state0 = await TargetStateAsync(http, target["alertname"], target["job"]);
+            var state0 = await SettledStateAsync(http, target["alertname"], target["job"], inhibited);
             Assert.That(state0.InhibitedBy, inhibited ? Is.Not.Empty : Is.Empty, $"state {state0.State}");
             Assert.That(state0.State, Is.EqualTo(inhibited ? "suppressed" : "active"));
         }
@@ -112,6 +112,26 @@ public sealed class AlertmanagerConfigTests
         {
             process.Dispose();
             Directory.Delete(state, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Alertmanager's inhibitor learns of the source alert through its own subscription, a moment after the POST: the
+    /// target is watched until it is suppressed (up to 10 s) or, when it must stay active, for 2 s in which it must
+    /// not become suppressed.
+    /// </summary>
+    private static async Task<(string State, IReadOnlyList<string> InhibitedBy)> SettledStateAsync(HttpClient http, string alertname, string job, bool expectSuppressed)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var window = TimeSpan.FromSeconds(expectSuppressed ? 10 : 2);
+        while (true)
+        {
+            var state = await TargetStateAsync(http, alertname, job);
+            if (state.State == "suppressed" || watch.Elapsed > window)
+            {
+                return state;
+            }
+            await Task.Delay(100);
         }
     }
 
