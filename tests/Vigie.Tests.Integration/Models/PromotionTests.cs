@@ -186,6 +186,43 @@ public sealed class PromotionTests
     }
 
     [Test]
+    public async Task A_version_whose_stored_model_cannot_be_loaded_is_neither_promoted_nor_shadowed()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        var baseVersion = await lifecycle.ServedVersionAsync();
+        var candidate = await lifecycle.TrainCandidateAsync();
+        // The bytes no longer match the content hash they were registered with.
+        await lifecycle.ScalarAsync<long>($"WITH c AS (UPDATE model_versions SET model = '\\x00'::bytea WHERE version = '{candidate}' RETURNING 1) SELECT count(*) FROM c");
+        var snapshot = await lifecycle.RegistrySnapshotAsync();
+        using var admin = lifecycle.Admin();
+        using var client = lifecycle.Client();
+
+        var answers = new List<(HttpStatusCode Status, string? Type, string Detail)>();
+        foreach (var path in new[] { $"/api/models/{candidate}/promote", $"/api/models/{candidate}/shadow" })
+        {
+            using var response = await admin.PostAsync(new Uri(path, UriKind.Relative), null);
+            var body = await response.Content.ReadAsStringAsync();
+            var detail = response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+                ? JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString() ?? "" : body;
+            answers.Add((response.StatusCode, response.Content.Headers.ContentType?.MediaType, detail));
+        }
+        var prediction = await Lifecycle.PredictAsync(client, Bird.Adelie);
+
+        Assert.Multiple(async () =>
+        {
+            foreach (var (status, type, detail) in answers)
+            {
+                Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), detail);
+                Assert.That(type, Is.EqualTo("application/problem+json"));
+                Assert.That(detail, Does.Contain("content hash").And.Contain("The registry is unchanged"));
+            }
+            Assert.That(await lifecycle.RegistrySnapshotAsync(), Is.EqualTo(snapshot), "the registry changed");
+            Assert.That(await lifecycle.ServedVersionAsync(), Is.EqualTo(baseVersion));
+            Assert.That(prediction.GetProperty("modelVersion").GetString(), Is.EqualTo(baseVersion));
+        });
+    }
+
+    [Test]
     public async Task Two_instances_on_one_database_switch_together_through_notify()
     {
         // A 60 s poll: only LISTEN/NOTIFY can switch the other instance within seconds.

@@ -31,19 +31,26 @@ public sealed partial class ModelLifecycle(
     public Task<TrainingRunView?> FindRunAsync(long id, CancellationToken cancellationToken) => training.FindAsync(id, cancellationToken);
 
     public Task<RegistryChange> PromoteAsync(string version, CancellationToken cancellationToken) =>
-        IsVersion(version) ? ApplyAsync("promoted", store.PromoteAsync(version, cancellationToken), cancellationToken) : NotFound(version);
+        IsVersion(version) ? ServableThenAsync(version, "promoted", () => store.PromoteAsync(version, cancellationToken), cancellationToken) : NotFound(version);
 
     public Task<RegistryChange> RollbackAsync(CancellationToken cancellationToken) =>
         ApplyAsync("rolled back", store.RollbackAsync(cancellationToken), cancellationToken);
 
     public Task<RegistryChange> ShadowAsync(string version, CancellationToken cancellationToken) =>
-        IsVersion(version) ? ApplyAsync("shadowed", store.StartShadowAsync(version, cancellationToken), cancellationToken) : NotFound(version);
+        IsVersion(version) ? ServableThenAsync(version, "shadowed", () => store.StartShadowAsync(version, cancellationToken), cancellationToken) : NotFound(version);
 
     public Task<RegistryChange> StopShadowAsync(string version, CancellationToken cancellationToken) =>
         IsVersion(version) ? ApplyAsync("shadow stopped", store.StopShadowAsync(version, cancellationToken), cancellationToken) : NotFound(version);
 
     /// <summary>The version this instance serves right now (null while none is loaded).</summary>
     public string? ServedVersion => holder.Active?.Version;
+
+    // A version no instance could load must not become active or shadowed: the registry would then name a model that
+    // every instance fails to switch to. It is loaded here first, and the registry left as it is when that fails.
+    private async Task<RegistryChange> ServableThenAsync(string version, string action, Func<Task<RegistryChange>> change, CancellationToken cancellationToken) =>
+        await sync.CannotServeAsync(version, cancellationToken) is { } reason
+            ? new RegistryChange.Conflict("Model cannot be served", $"Model {version} was not {action}: {reason} The registry is unchanged.")
+            : await ApplyAsync(action, change(), cancellationToken);
 
     private async Task<RegistryChange> ApplyAsync(string action, Task<RegistryChange> change, CancellationToken cancellationToken)
     {

@@ -54,18 +54,30 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         LEFT JOIN shadow_evaluation s ON s.version = v.version
         """;
 
+    private const string HeadColumns =
+        "version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256";
+
+    private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256);
+
     /// <summary>The active version and the one in shadow.</summary>
     public Task<RegistryHead> HeadAsync(CancellationToken cancellationToken) =>
         database.RunAsync("read_models", async connection =>
         {
-            var rows = (await connection.QueryAsync<HeadRow>(new CommandDefinition("""
-                SELECT version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256
-                FROM model_versions WHERE status = 'active' OR shadow_since IS NOT NULL
-                """, cancellationToken: cancellationToken))).ToList();
-            static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256);
+            var rows = (await connection.QueryAsync<HeadRow>(new CommandDefinition(
+                $"SELECT {HeadColumns} FROM model_versions WHERE status = 'active' OR shadow_since IS NOT NULL",
+                cancellationToken: cancellationToken))).ToList();
             return new RegistryHead(
                 rows.Where(r => r.status == ModelStatus.Active).Select(Model).SingleOrDefault(),
                 rows.Where(r => r.in_shadow).Select(Model).SingleOrDefault());
+        }, cancellationToken);
+
+    /// <summary>What an instance needs to load <paramref name="version"/>, or null when there is no such version.</summary>
+    public Task<RegisteredModel?> RegisteredAsync(string version, CancellationToken cancellationToken) =>
+        database.RunAsync("read_models", async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<HeadRow>(new CommandDefinition(
+                $"SELECT {HeadColumns} FROM model_versions WHERE version = @version", new { version }, cancellationToken: cancellationToken));
+            return row is null ? null : Model(row);
         }, cancellationToken);
 
     /// <summary>The serialized model of <paramref name="version"/>, or null when there is no such version.</summary>

@@ -38,6 +38,7 @@ public sealed class ModelRegistrySync(
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ServingModel? _base;
+    private ServingModel? _prepared;
     private bool _baseEnsured;
     private volatile bool _listening;
 
@@ -180,10 +181,35 @@ public sealed class ModelRegistrySync(
         _baseEnsured = true;
     }
 
+    /// <summary>
+    /// Loads <paramref name="version"/> completely, as a promotion or a shadow would, before the registry is changed:
+    /// returns why it cannot be served (bytes not matching their hash, a model that does not deserialize or score), or
+    /// null when it can — and keeps it, so the switch that follows does not load it again. A version the registry
+    /// lacks is left for the change itself to report.
+    /// </summary>
+    public async Task<string?> CannotServeAsync(string version, CancellationToken cancellationToken)
+    {
+        if (Reuse(version) is not null || await store.RegisteredAsync(version, cancellationToken) is not { } registered)
+        {
+            return null;
+        }
+        try
+        {
+            Volatile.Write(ref _prepared, await LoadAsync(registered, cancellationToken));
+            return null;
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or DatabaseUnavailableException))
+        {
+            logger.LogError(ex, "Model {ModelVersion} cannot be served", version);
+            return ex.Message;
+        }
+    }
+
     private ServingModel? Reuse(string version) =>
         holder.Shadow is { } shadow && shadow.Version == version ? shadow
         : holder.Active is { } active && active.Version == version ? active
         : _base is { } trained && trained.Version == version ? trained
+        : Volatile.Read(ref _prepared) is { } prepared && prepared.Version == version ? prepared
         : null;
 
     private async Task<ServingModel> LoadAsync(RegisteredModel registered, CancellationToken cancellationToken)
