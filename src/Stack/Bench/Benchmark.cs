@@ -98,22 +98,10 @@ public static class Benchmark
     /// <summary>The shadow rounds (<see cref="PairedRounds.With"/> had a candidate in shadow): what it scored of what was made meanwhile.</summary>
     private sealed record ShadowRounds(PairedRounds Rounds, long Made, long Scored, double CatchUpSeconds);
 
-    public static async Task<int> RunAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        try
-        {
-            return await RunOnStackAsync(options, console, cancellationToken);
-        }
-        finally
-        {
-            // The stack is stopped by now. Its database (gigabytes after a run) goes; the logs stay until the next run.
-            var database = Path.Combine(options.StateDirectory, "postgres");
-            if (Directory.Exists(database))
-            {
-                Directory.Delete(database, recursive: true);
-            }
-        }
+        return ThrowawayStack.RunThenDropDatabaseAsync(options.StateDirectory, () => RunOnStackAsync(options, console, cancellationToken));
     }
 
     private static async Task<int> RunOnStackAsync(BenchmarkOptions options, TextWriter console, CancellationToken cancellationToken)

@@ -37,22 +37,10 @@ public static class Soak
 {
     private sealed record Sample(TimeSpan At, long RssKb, long Requests, long Errors);
 
-    public static async Task<int> RunAsync(SoakOptions options, TextWriter console, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(SoakOptions options, TextWriter console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        try
-        {
-            return await RunOnStackAsync(options, console, cancellationToken);
-        }
-        finally
-        {
-            // The stack is stopped by now. Its database (gigabytes after a run) goes; the logs stay until the next run.
-            var database = Path.Combine(options.StateDirectory, "postgres");
-            if (Directory.Exists(database))
-            {
-                Directory.Delete(database, recursive: true);
-            }
-        }
+        return ThrowawayStack.RunThenDropDatabaseAsync(options.StateDirectory, () => RunOnStackAsync(options, console, cancellationToken));
     }
 
     private static async Task<int> RunOnStackAsync(SoakOptions options, TextWriter console, CancellationToken cancellationToken)
