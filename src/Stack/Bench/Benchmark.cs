@@ -152,7 +152,9 @@ public static class Benchmark
             postgresVersion = connection.PostgreSqlVersion.ToString();
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var statusBefore = await StatusCountsAsync(http, stack.MetricsUrl);
+        // The instrumented instances (the main one and its twin) count what they answered; the third counts nothing.
+        Uri[] instrumented = [stack.MetricsUrl, twinMetricsUrl];
+        var statusBefore = await StatusCountsAsync(http, instrumented);
 
         var runs = new List<Run>();
         var duration = TimeSpan.FromSeconds(options.DurationSeconds);
@@ -178,8 +180,6 @@ public static class Benchmark
         var warmUps = new List<WrkResult>
         {
             await Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
-            await Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
-            await Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
         };
         foreach (var path in new[] { "/", "/api/predictions", "/bench/noop", "/health/live" })
         {
@@ -292,7 +292,7 @@ public static class Benchmark
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         var logLines = CountSummaryLines(stackOptions.LogDirectory, logCheckStart);
 
-        var statusAfter = await StatusCountsAsync(http, stack.MetricsUrl);
+        var statusAfter = await StatusCountsAsync(http, instrumented);
         var serverNon2xx = statusAfter.Where(s => !s.Key.StartsWith('2'))
             .Select(s => (Status: s.Key, Count: s.Value - statusBefore.GetValueOrDefault(s.Key)))
             .Where(s => s.Count > 0).OrderBy(s => s.Status, StringComparer.Ordinal).ToList();
@@ -320,7 +320,7 @@ public static class Benchmark
 
         var table = Table(options, runs, load, instrumentation, shadow, ingest, peakRssKb, hwmKb, scrapes, instrumentationNs);
         var checks = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the app's own `vigie_http_requests_total` counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the instrumented instances' own `vigie_http_requests_total` (main and twin) counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
             .AppendLine(CultureInfo.InvariantCulture, $"- web.log: {logLines:N0} request-summary lines for the {logRun.Wrk.Succeeded:N0} acknowledged POSTs of the last 10 s run (+ requests in flight at its end).")
             .ToString();
@@ -523,11 +523,12 @@ public static class Benchmark
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    /// <summary>vigie_http_requests_total summed by status, from the sidecar.</summary>
-    private static async Task<Dictionary<string, double>> StatusCountsAsync(HttpClient http, Uri metrics)
+    /// <summary>vigie_http_requests_total summed by status over the sidecars of <paramref name="sidecars"/>.</summary>
+    private static async Task<Dictionary<string, double>> StatusCountsAsync(HttpClient http, IEnumerable<Uri> sidecars)
     {
         var counts = new Dictionary<string, double>();
-        foreach (var line in (await http.GetStringAsync(metrics)).Split('\n').Where(l => l.StartsWith("vigie_http_requests_total{", StringComparison.Ordinal)))
+        var expositions = await Task.WhenAll(sidecars.Select(sidecar => http.GetStringAsync(sidecar)));
+        foreach (var line in expositions.SelectMany(e => e.Split('\n')).Where(l => l.StartsWith("vigie_http_requests_total{", StringComparison.Ordinal)))
         {
             var status = line[(line.IndexOf("status=\"", StringComparison.Ordinal) + 8)..].Split('"')[0];
             counts[status] = counts.GetValueOrDefault(status) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
