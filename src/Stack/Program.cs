@@ -221,28 +221,26 @@ async Task<int> TrainAsync()
     }
 }
 
-async Task<int> BenchAsync()
+Task<int> BenchAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
 {
-    using var stopping = new CancellationTokenSource();
-    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
-    return await Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
-    {
-        RepositoryRoot = root,
-        Configuration = ArgumentValue("--configuration") ?? "Release",
-        DurationSeconds = int.Parse(ArgumentValue("--duration") ?? "20", CultureInfo.InvariantCulture),
-        LoadSeconds = int.Parse(ArgumentValue("--load") ?? "60", CultureInfo.InvariantCulture),
-    }, Console.Out, stopping.Token);
-}
+    RepositoryRoot = root,
+    Configuration = ArgumentValue("--configuration") ?? "Release",
+    DurationSeconds = int.Parse(ArgumentValue("--duration") ?? "20", CultureInfo.InvariantCulture),
+    LoadSeconds = int.Parse(ArgumentValue("--load") ?? "60", CultureInfo.InvariantCulture),
+}, Console.Out, stopping));
 
-async Task<int> SoakAsync()
+Task<int> SoakAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions
+{
+    RepositoryRoot = root,
+    Configuration = ArgumentValue("--configuration") ?? "Release",
+    Minutes = double.Parse(ArgumentValue("--minutes") ?? "5", CultureInfo.InvariantCulture),
+    Rate = int.Parse(ArgumentValue("--rate") ?? "1000", CultureInfo.InvariantCulture),
+}, Console.Out, stopping));
+
+// Ctrl+C cancels the run, which then stops its stack and cleans up, instead of killing the process mid-way.
+static async Task<int> UntilCtrlCAsync(Func<CancellationToken, Task<int>> run)
 {
     using var stopping = new CancellationTokenSource();
     using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
-    return await Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions
-    {
-        RepositoryRoot = root,
-        Configuration = ArgumentValue("--configuration") ?? "Release",
-        Minutes = double.Parse(ArgumentValue("--minutes") ?? "5", CultureInfo.InvariantCulture),
-        Rate = int.Parse(ArgumentValue("--rate") ?? "1000", CultureInfo.InvariantCulture),
-    }, Console.Out, stopping.Token);
+    return await run(stopping.Token);
 }
