@@ -125,27 +125,9 @@ async Task<int> StatusAsync()
 
 int Down()
 {
-    var pids = Path.Combine(state, "pids");
-    if (File.Exists(pids))
+    foreach (var line in new PidFile(Path.Combine(state, "pids")).StopRecorded())
     {
-        foreach (var line in File.ReadAllLines(pids))
-        {
-            var parts = line.Split(' ', 2);
-            if (int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid))
-            {
-                try
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill(entireProcessTree: true);
-                    Console.WriteLine($"stopped {parts.ElementAtOrDefault(1)} ({pid})");
-                }
-                catch (ArgumentException)
-                {
-                    // Already gone.
-                }
-            }
-        }
-        File.Delete(pids);
+        Console.WriteLine(line);
     }
     PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
     Console.WriteLine("Native stack stopped.");
