@@ -23,7 +23,7 @@ builder.Services.AddVigieProblemDetails();
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits());
 
 var app = builder.Build();
 
