@@ -22,6 +22,7 @@ builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
 builder.Services.AddVigieProblemDetails();
 builder.Services.AddVigieSecurityHeaders();
+builder.Services.AddVigieRateLimits(builder.Configuration);
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
@@ -36,6 +37,7 @@ app.UseStaticFiles();
 app.UseRouting();
 app.UseVigieHttpMetrics();
 app.UseRequestSummaryLogging();
+app.UseVigieRateLimits();
 app.UseAntiforgery();
 
 app.MapVigieHealth();

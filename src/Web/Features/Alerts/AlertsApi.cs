@@ -34,7 +34,7 @@ public static class AlertsApi
     public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/alerts").WithTags("Alerts");
-        api.MapPost("", ReceiveAsync).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
+        api.MapPost("", ReceiveAsync).RequireRateLimiting(ClientRateLimits.Writes).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
             .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
         api.MapGet("", (AlertInbox inbox) => TypedResults.Ok(inbox.Firing))
             .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
