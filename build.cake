@@ -153,7 +153,9 @@ void ComposeUp()
     }
     Compose("build web");
     Compose("up -d --wait");
-    var bind = env["BIND_ADDRESS"];
+    // Published on every interface, the URLs to open on this machine are still the loopback ones (the app answers only
+    // the host names of ALLOWED_HOSTS, and 0.0.0.0 is none).
+    var bind = env["BIND_ADDRESS"] is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : env["BIND_ADDRESS"];
     Information("");
     Information("Vigie is up:");
     Information($"  Web UI      http://{bind}:{env["WEB_PORT"]}/");

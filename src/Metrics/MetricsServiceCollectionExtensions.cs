@@ -1,6 +1,8 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace Vigie.Metrics;
@@ -9,9 +11,11 @@ namespace Vigie.Metrics;
 public sealed class VigieMetricsOptions
 {
     /// <summary>Port of the sidecar metrics host (<c>Metrics__Port</c>).</summary>
+    [Range(1, 65535, ErrorMessage = "Metrics:Port must be a TCP port, 1 to 65535.")]
     public int Port { get; set; } = MetricsServiceCollectionExtensions.DefaultPort;
 
     /// <summary>Interface of the sidecar metrics host (<c>Metrics__Host</c>); <c>+</c> means all.</summary>
+    [Required(ErrorMessage = "Metrics:Host must name an interface (+ for all).")]
     public string Host { get; set; } = "+";
 
     /// <summary>
@@ -39,14 +43,20 @@ public static class MetricsServiceCollectionExtensions
     /// Registers the metric catalog and starts the sidecar metrics host: a second Kestrel server on
     /// <c>Metrics:Port</c> (host <c>Metrics:Host</c>, default all interfaces) serving <c>/metrics</c>. The public port never
     /// serves metrics, so the exposition (and its cardinality) is not reachable from outside the compose network.
+    /// The section is validated when the host starts: a port out of range stops start-up with a message naming
+    /// <c>Metrics:Port</c> (prometheus-net would otherwise truncate it to 16 bits and listen elsewhere).
     /// </summary>
     public static IServiceCollection AddVigieMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = configuration.GetSection("Metrics").Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
+        var section = configuration.GetSection("Metrics");
+        // Read now as well: the exposition, the catalog and the sidecar's settings are fixed at registration; they are
+        // bound from the same section as the validated options, which stop start-up before the sidecar listens.
+        var options = section.Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
         ConfigureDefaultExposition(options.Enabled);
 
-        services.AddSingleton(options);
+        services.AddOptions<VigieMetricsOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<VigieMetricsOptions>>().Value);
         services.AddSingleton(options.Enabled
             ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
             : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));

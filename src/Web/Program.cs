@@ -8,6 +8,7 @@ using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Logging;
+using Vigie.Web.Infrastructure.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -20,19 +21,23 @@ builder.Services.AddVigieDatabase(builder.Configuration);
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
 builder.Services.AddVigieProblemDetails();
+builder.Services.AddVigieSecurityHeaders();
+builder.Services.AddVigieRateLimits(builder.Configuration);
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits());
 
 var app = builder.Build();
 
 app.UseLogEventMetrics();
+app.UseVigieSecurityHeaders();
 app.UseVigieErrorResponses();
 app.UseStaticFiles();
 app.UseRouting();
 app.UseVigieHttpMetrics();
 app.UseRequestSummaryLogging();
+app.UseVigieRateLimits();
 app.UseAntiforgery();
 
 app.MapVigieHealth();

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using CsvHelper;
 using Vigie.Metrics;
@@ -11,6 +12,7 @@ namespace Vigie.Web.Features.Batches;
 public sealed class BatchOptions
 {
     /// <summary>Largest accepted upload in bytes (default 5 MB); larger ones get 413 and store nothing.</summary>
+    [Range(typeof(long), "1", "1073741824")]
     public long MaxUploadBytes { get; set; } = 5 * 1024 * 1024;
 }
 

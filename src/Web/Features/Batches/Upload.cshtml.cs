@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Batches;
 
 /// <summary>CSV batch upload: the form, the report of the stored batch (post/redirect/get), and its results CSV.</summary>
 [Vigie.Web.Infrastructure.Http.RejectOversizeForm]
+[EnableRateLimiting(ClientRateLimits.Uploads)]
 public sealed class UploadModel(BatchService batches) : PageModel
 {
     [BindProperty]

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Vigie.Web.Features.Batches;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -12,11 +13,11 @@ public static class PredictionsApi
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapPost("", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
+        api.MapPost("", CreateAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
         api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
         api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
-        api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
-        api.MapPost("/batch", BatchAsync).WithName("UploadBatch").DisableAntiforgery()
+        api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
+        api.MapPost("/batch", BatchAsync).RequireRateLimiting(ClientRateLimits.Uploads).WithName("UploadBatch").DisableAntiforgery()
             .WithSummary("Predicts every row of a CSV upload (multipart field 'file').");
         app.MapGet("/api/batches/{id:guid}/results.csv", BatchResultsAsync).WithTags("Predictions").WithName("BatchResults");
         return app;

@@ -24,7 +24,7 @@ internal sealed class DatabaseProbe(VigieDatabase database, DatabaseStatus statu
             {
                 logger.LogInformation("Database reachable");
             }
-            status.Record(true, null);
+            status.Record(true);
         }
         catch (DatabaseUnavailableException ex)
         {
@@ -32,7 +32,7 @@ internal sealed class DatabaseProbe(VigieDatabase database, DatabaseStatus statu
             {
                 logger.LogError("Database unreachable: {Reason}", ex.InnerException?.Message);
             }
-            status.Record(false, ex.InnerException?.Message);
+            status.Record(false);
         }
     }
 }

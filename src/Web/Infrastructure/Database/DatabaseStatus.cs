@@ -7,7 +7,6 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
 {
     private volatile bool _migrated;
     private volatile bool _reachable;
-    private volatile string? _lastError;
     private DateTimeOffset _checkedAt;
 
     /// <summary>True once the migrations have run in this process.</summary>
@@ -16,19 +15,19 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
     /// <summary>True when the last probe reached the database.</summary>
     public bool Reachable => _reachable;
 
-    /// <summary>The last probe's error, for the status strip and readiness.</summary>
-    public string? LastError => _lastError;
-
     public DateTimeOffset CheckedAt => _checkedAt;
 
     public bool Ready => _migrated && _reachable;
 
     public void MarkMigrated() => _migrated = true;
 
-    public void Record(bool reachable, string? error)
+    /// <summary>
+    /// Records a probe's outcome. Why it failed is logged by the probe, never kept here: what this class holds is shown
+    /// to anonymous visitors (status strip, readiness), and a driver's message names hosts, ports and users.
+    /// </summary>
+    public void Record(bool reachable)
     {
         _reachable = reachable;
-        _lastError = error;
         _checkedAt = clock.GetUtcNow();
         metrics.SetDbUp(reachable);
     }
