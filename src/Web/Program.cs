@@ -27,12 +27,13 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder
 
 var app = builder.Build();
 
+// First, so the HTTP metrics and the request-summary line see the status the error handling below answered.
+app.UseRequestOutcomes();
 app.UseLogEventMetrics();
 app.UseVigieErrorResponses();
 app.UseStaticFiles();
 app.UseRouting();
-app.UseVigieHttpMetrics();
-app.UseRequestSummaryLogging();
+app.UseRequestRoutes();
 app.UseAntiforgery();
 
 app.MapVigieHealth();
