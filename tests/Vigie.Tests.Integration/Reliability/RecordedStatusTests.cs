@@ -103,6 +103,20 @@ public sealed partial class RecordedStatusTests
         recorded.AssertCountedAndLoggedOnce("/api/predictions", "POST", 499);
     }
 
+    [Test]
+    public async Task A_body_slower_than_the_minimum_rate_is_counted_and_logged_as_the_408_the_client_got()
+    {
+        // Two bytes a second, under the 240 B/s Kestrel requires after its 5 s grace period.
+        var (status, recorded) = await RecordedOutcome.OfAsync(_app, async () =>
+        {
+            var head = $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {Measurements.Length + 2000}";
+            var answer = await RawHttp.SendAsync(_app.Port!.Value, head, RawHttp.Trickle(Measurements + new string(' ', 2000), TimeSpan.FromMilliseconds(500)), TimeSpan.FromSeconds(40));
+            return answer.Status;
+        });
+        Assert.That(status, Is.EqualTo(408));
+        recorded.AssertCountedAndLoggedOnce("/api/predictions", "POST", status);
+    }
+
     [TestCase("POST", "/api/predictions", "/api/predictions")]
     [TestCase("GET", "/History", "/History")]
     public async Task While_the_database_is_down_requests_are_counted_and_logged_as_the_503_the_client_got(string method, string path, string route)
