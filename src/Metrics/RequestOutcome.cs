@@ -34,7 +34,7 @@ public sealed class RequestOutcome
     public Endpoint? Endpoint { get; private set; }
 
     /// <summary>Whether routing has run for the request (it has not for a static file, served before routing).</summary>
-    public bool IsRouted { get; private set; }
+    internal bool IsRouted { get; private set; }
 
     /// <summary>The route template the client asked for, with one leading slash, or <see cref="UnmatchedRoute"/>.</summary>
     public string Route => RouteOf(Endpoint);
@@ -59,7 +59,7 @@ public sealed class RequestOutcome
     /// 499 when the client hung up before any of the answer was sent, whatever the app meant to answer; 500 for an
     /// exception nothing answered (Kestrel sends it); otherwise the response's status, which is on the wire or about to be.
     /// </summary>
-    public static int StatusOf(HttpContext context, bool threw)
+    internal static int StatusOf(HttpContext context, bool threw)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!context.Response.HasStarted && context.RequestAborted.IsCancellationRequested)

@@ -31,7 +31,7 @@ internal sealed class RequestOutcomeMiddleware(RequestDelegate next, IEnumerable
         finally
         {
             // Error handling cleared the endpoint or re-routed the request to its error page: give the request back its
-            // own (or none), so what is logged from here on (the request-summary line's route property) names the route asked for.
+            // own (or none), so what is logged from here on (the request-summary line's `route`) names the one asked for.
             if (outcome.IsRouted && !ReferenceEquals(context.GetEndpoint(), outcome.Endpoint))
             {
                 context.SetEndpoint(outcome.Endpoint);
