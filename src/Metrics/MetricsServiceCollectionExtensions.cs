@@ -60,6 +60,10 @@ public static class MetricsServiceCollectionExtensions
         services.AddSingleton(options.Enabled
             ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
             : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));
+        if (options.Enabled)
+        {
+            services.AddSingleton<IRequestOutcomeObserver, HttpMetrics>();
+        }
 
         services.AddMetricServer(server =>
         {
@@ -70,15 +74,25 @@ public static class MetricsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Records RED metrics for every request. Must run after <c>UseRouting</c> so the endpoint, and so its route
-    /// template, is known: the template is the label, never the raw path. Adds nothing when metrics are disabled.
+    /// Gives every request a <see cref="RequestOutcome"/> and hands it, complete, to every
+    /// <see cref="IRequestOutcomeObserver"/> service: the RED metrics (unless metrics are disabled), the request-summary
+    /// log. Call it first, before the exception handler and the status code pages, so the status recorded is the one
+    /// they answered; and call <see cref="UseRequestRoutes"/> right after <c>UseRouting</c>.
     /// </summary>
-    public static IApplicationBuilder UseVigieHttpMetrics(this IApplicationBuilder app)
+    public static IApplicationBuilder UseRequestOutcomes(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return app.ApplicationServices.GetRequiredService<VigieMetricsOptions>().Enabled
-            ? app.UseMiddleware<HttpMetricsMiddleware>()
-            : app;
+        return app.UseMiddleware<RequestOutcomeMiddleware>();
+    }
+
+    /// <summary>
+    /// Tells each request's <see cref="RequestOutcome"/> its endpoint, whose route template labels it (never the raw
+    /// path). Must run after <c>UseRouting</c>; an error page re-executed through it later keeps the first route.
+    /// </summary>
+    public static IApplicationBuilder UseRequestRoutes(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.UseMiddleware<RequestRouteMiddleware>();
     }
 
     private static int s_configured;

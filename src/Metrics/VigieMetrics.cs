@@ -57,11 +57,11 @@ public sealed class VigieMetrics
 
         HttpRequests = factory.CreateCounter(
             "vigie_http_requests_total",
-            "HTTP requests answered by the public web port. route is the endpoint's route template ('unmatched' when no endpoint matched), status the numeric HTTP status code.",
+            "HTTP requests answered by the public web port, once each (an error page re-executed for one is part of its answer). route is the route template asked for ('unmatched' when no endpoint matched, routing's 405 and 415 included), status the HTTP status code the client received (499: it hung up before the answer).",
             ["route", "method", "status"]);
         HttpRequestDuration = factory.CreateHistogram(
             "vigie_http_request_duration_seconds",
-            "Time from the request entering the pipeline to the response being complete, per route template, method and status code.",
+            "Time from the request entering the pipeline to the response being complete (error page included), per route template, method and status code.",
             ["route", "method", "status"],
             // Predictions answer in a few milliseconds; uploads of large batches take seconds.
             new HistogramConfiguration { Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });

@@ -30,13 +30,14 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits());
 
 var app = builder.Build();
 
+// First, so the HTTP metrics and the request-summary line see the status the error handling below answered.
+app.UseRequestOutcomes();
 app.UseLogEventMetrics();
 app.UseVigieSecurityHeaders();
 app.UseVigieErrorResponses();
 app.UseStaticFiles();
 app.UseRouting();
-app.UseVigieHttpMetrics();
-app.UseRequestSummaryLogging();
+app.UseRequestRoutes();
 app.UseVigieRateLimits();
 app.UseAntiforgery();
 

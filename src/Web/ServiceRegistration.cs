@@ -63,8 +63,6 @@ public static class ServiceRegistration
         kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
     }
 
-    public static IApplicationBuilder UseRequestSummaryLogging(this IApplicationBuilder app) => app.UseMiddleware<RequestSummaryMiddleware>();
-
     // Loads the training data (for the drift monitor) and publishes the build info before the server starts listening.
     private sealed class ModelWarmup(IServiceProvider services) : IHostedService
     {

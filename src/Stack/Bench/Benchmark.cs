@@ -549,7 +549,7 @@ public static class Benchmark
             using var reader = new StreamReader(stream);
             while (reader.ReadLine() is { } line)
             {
-                if (!line.Contains("\"StatusCode\":201", StringComparison.Ordinal) || !line.Contains("RequestSummaryMiddleware", StringComparison.Ordinal))
+                if (!line.Contains("\"StatusCode\":201", StringComparison.Ordinal) || !line.Contains("RequestSummaryLog", StringComparison.Ordinal))
                 {
                     continue;
                 }
