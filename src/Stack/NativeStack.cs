@@ -128,22 +128,11 @@ public sealed class NativeStack : IAsyncDisposable
     /// <summary>The app's environment: the stack's database, ports, log directory and links, then <paramref name="settings"/>.</summary>
     private Dictionary<string, string> AppEnvironment(int webPort, int metricsPort, string logDirectory, IReadOnlyDictionary<string, string> settings)
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
-            // icons are served from the sources.
-            ["ASPNETCORE_WEBROOT"] = Path.Combine(Options.RepositoryRoot, "src", "Web", "wwwroot"),
-            ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
-            ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
-            ["Metrics__Host"] = "127.0.0.1",
-            ["Logging__Directory"] = logDirectory,
-            ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
-            ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
-            ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
-            ["alertmanager_token"] = AlertmanagerToken,
-        };
+        var environment = AppProcessEnvironment(Options.RepositoryRoot, webPort, metricsPort, Database.AppConnectionString, logDirectory,
+            Path.Combine(Options.StateDirectory, "no-secrets"));
+        environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
+        environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
+        environment["alertmanager_token"] = AlertmanagerToken;
         if (Options.FastTimings is not null)
         {
             environment["Database__ProbeIntervalSeconds"] = "0.5";
@@ -154,6 +143,24 @@ public sealed class NativeStack : IAsyncDisposable
         }
         return environment;
     }
+
+    /// <summary>
+    /// What every app run from the build output needs, here or alone (<see cref="AppProcess"/>): its port on 127.0.0.1,
+    /// the sidecar's, the database, the log directory, and the static files of the sources.
+    /// </summary>
+    internal static Dictionary<string, string> AppProcessEnvironment(string repositoryRoot, int webPort, int metricsPort, string connectionString, string logDirectory, string secretsDirectory) => new()
+    {
+        ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
+        // icons are served from the sources.
+        ["ASPNETCORE_WEBROOT"] = Path.Combine(repositoryRoot, "src", "Web", "wwwroot"),
+        ["ConnectionStrings__Vigie"] = connectionString,
+        ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+        ["Metrics__Host"] = "127.0.0.1",
+        ["Logging__Directory"] = logDirectory,
+        ["SecretsDirectory"] = secretsDirectory,
+    };
 
     /// <summary>
     /// Starts one more instance of the app on the stack's database (not scraped by Prometheus), with
@@ -259,7 +266,7 @@ public sealed class NativeStack : IAsyncDisposable
         return process;
     }
 
-    private static async Task WaitForAsync(ManagedProcess process, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
+    internal static async Task WaitForAsync(ManagedProcess process, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
