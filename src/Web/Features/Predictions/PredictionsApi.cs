@@ -62,21 +62,18 @@ public static class PredictionsApi
         {
             BatchOutcome.Stored stored => TypedResults.Ok(stored.Report),
             BatchOutcome.TooLarge tooLarge => TooLarge(tooLarge.Limit),
+            BatchOutcome.TooManyRows tooMany => TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too many rows",
+                detail: BatchService.TooManyRowsMessage(tooMany.Limit)),
             BatchOutcome.InvalidFile invalid => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid CSV file", detail: invalid.Message),
             var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
         };
     }
 
-    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, HttpContext context, CancellationToken cancellationToken)
-    {
-        var buffer = new MemoryStream();
-        if (!await batches.WriteResultsAsync(id, buffer, cancellationToken))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
-        }
-        buffer.Position = 0;
-        return TypedResults.File(buffer, "text/csv; charset=utf-8", $"vigie-batch-{id}.csv");
-    }
+    /// <summary>The results stream to the client as they are read: a 404 is only possible before the first byte.</summary>
+    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, CancellationToken cancellationToken) =>
+        await batches.FindAsync(id, cancellationToken) is { } batch
+            ? TypedResults.Stream(body => batches.WriteResultsAsync(batch, body, cancellationToken), "text/csv; charset=utf-8", $"vigie-batch-{id}.csv")
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
 
     /// <summary>413 problem for an upload over the configured limit.</summary>
     internal static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
