@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Features.Batches;
 
 namespace Vigie.Web.Features.Predictions;
@@ -9,13 +10,21 @@ public sealed record FeedbackRequest(string? ActualSpecies);
 /// <summary>The JSON API of predictions: endpoints map HTTP to <see cref="PredictionService"/> and <see cref="BatchService"/> and back.</summary>
 public static class PredictionsApi
 {
+    /// <summary>
+    /// Largest JSON body of a prediction or a feedback (64 KB; either is a few hundred bytes). Without it the batch upload
+    /// limit that Kestrel applies to every request holds: a 5 MB body of unknown properties cost the JSON reader 24 MB.
+    /// </summary>
+    public const int MaxJsonBodyBytes = 64 * 1024;
+
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapPost("", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
+        api.MapPost("", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
         api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
-        api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
+        api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         api.MapPost("/batch", BatchAsync).WithName("UploadBatch").DisableAntiforgery()
             .WithSummary("Predicts every row of a CSV upload (multipart field 'file').");
         app.MapGet("/api/batches/{id:guid}/results.csv", BatchResultsAsync).WithTags("Predictions").WithName("BatchResults");
