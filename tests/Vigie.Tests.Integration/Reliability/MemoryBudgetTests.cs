@@ -142,7 +142,7 @@ public sealed partial class MemoryBudgetTests
             Assert.That(report.GetProperty("rejectionsOmitted").GetInt32(), Is.EqualTo(MaxRows - MaxStoredRejections));
             Assert.That(await _cluster.ScalarAsync($"SELECT count(*) FROM batch_rejections WHERE batch_id = '{batchId}'"), Is.EqualTo(MaxStoredRejections));
             Assert.That(await _cluster.ScalarAsync($"SELECT rejected_rows FROM batches WHERE id = '{batchId}'"), Is.EqualTo(MaxRows));
-            Assert.That(page, Does.Contain((MaxRows - MaxStoredRejections).ToString("N0", CultureInfo.InvariantCulture)));
+            Assert.That(page, Does.Contain(string.Create(CultureInfo.InvariantCulture, $"data-testid=\"rejections-omitted\">{MaxRows - MaxStoredRejections:N0} more rejected lines")));
         });
     }
 
