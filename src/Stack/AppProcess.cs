@@ -42,7 +42,7 @@ public sealed class AppProcess : IDisposable
         IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
-        var assembly = new NativeStackOptions { RepositoryRoot = repositoryRoot, StateDirectory = "", LogDirectory = "", Configuration = configuration }.WebAssembly;
+        var assembly = NativeStackOptions.WebAssemblyOf(repositoryRoot, configuration);
         if (!File.Exists(assembly))
         {
             throw new InvalidOperationException($"{assembly} is not built: run `dotnet build -c {configuration}` first.");
