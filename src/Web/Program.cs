@@ -6,6 +6,7 @@ using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Logging;
 
@@ -16,6 +17,7 @@ builder.Configuration.AddKeyPerFile(builder.Configuration["SecretsDirectory"] ??
 builder.AddVigieLogging();
 
 builder.Services.AddVigieMetrics(builder.Configuration);
+builder.Services.AddVigieBackgroundLoops();
 builder.Services.AddVigieDatabase(builder.Configuration);
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);

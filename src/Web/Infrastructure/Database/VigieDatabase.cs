@@ -43,7 +43,7 @@ public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metr
     }
 
     // Constraint violations and the like are bugs or bad input, not an outage: they are not translated.
-    private static bool IsUnavailable(Exception ex) => ex switch
+    internal static bool IsUnavailable(Exception ex) => ex switch
     {
         PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState == "53300",
         NpgsqlException => true,
