@@ -29,7 +29,7 @@ public sealed class VigieMetrics
 
     /// <summary>The app's background loops (<c>loop</c> label of <c>vigie_background_failures_total</c>).</summary>
     public static readonly IReadOnlyList<string> BackgroundLoops = ["database_migrator", "database_probe", "alert_refresher", "shadow_scoring",
-        "model_registry_sync", "model_metrics_refresher", "model_training"];
+        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup"];
 
     // Label children of the bounded label sets, looked up once: the hot path (every request, every prediction)
     // then records without building label arrays or hashing label values.
@@ -160,7 +160,7 @@ public sealed class VigieMetrics
 
         BackgroundFailures = factory.CreateCounter(
             "vigie_background_failures_total",
-            "Rounds of a background loop (database probe, alert refresher, shadow scoring, registry sync, model stats, training, migrator) that failed with an error the loop did not expect. The loop logs it at error level and goes on after a back-off instead of stopping the app; a rising count means that work is not being done (stale readiness, alerts, model stats), so find the cause in logs/web.log.",
+            "Rounds of a background loop (database probe and migrator, alert refresher, shadow scoring, registry sync, model stats, training, key ring warm-up) that failed with an error the loop did not expect. The loop logs it at error level and goes on after a back-off instead of stopping the app; a rising count means that work is not being done (stale readiness, alerts, model stats), so find the cause in logs/web.log.",
             ["loop"]);
 
         LogEvents = factory.CreateCounter(

@@ -20,13 +20,13 @@ builder.AddVigieLogging();
 builder.Services.AddVigieMetrics(builder.Configuration);
 builder.Services.AddVigieBackgroundLoops();
 builder.Services.AddVigieDatabase(builder.Configuration);
-builder.Services.AddVigieDataProtection();
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
 builder.Services.AddVigieProblemDetails();
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
+builder.Services.AddVigieDataProtection();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
 
 var app = builder.Build();
