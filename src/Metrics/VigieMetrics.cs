@@ -155,7 +155,7 @@ public sealed class VigieMetrics
 
         AlertNotifications = factory.CreateCounter(
             "vigie_alert_notifications_total",
-            "Alert notifications Alertmanager delivered to Vigie's inbox, by status (firing|resolved) and severity (critical|warning|info|none|other).",
+            "Alert notifications Alertmanager delivered to Vigie's inbox and the inbox stored (acknowledged with 200; one refused with 503 while the database is away is counted when Alertmanager resends it), by status (firing|resolved) and severity (critical|warning|info|none|other).",
             ["status", "severity"]);
 
         BackgroundFailures = factory.CreateCounter(

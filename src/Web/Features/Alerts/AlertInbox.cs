@@ -39,12 +39,17 @@ public sealed class AlertInbox(AlertStore store, DatabaseStatus database, VigieM
         foreach (var n in notifications)
         {
             ImmutableInterlocked.Update(ref _firing, firing => n.IsFiring ? firing.SetItem(n.Key, n) : firing.Remove(n.Key));
-            metrics.AlertNotifications.WithLabels(n.Status, KnownSeverities.Contains(n.Severity) ? n.Severity : "other").Inc();
             logger.LogWarning("Alert {AlertName} {AlertStatus} (severity {Severity}, since {StartsAt:o}): {Summary}",
                 n.AlertName, n.Status, n.Severity, n.StartsAt, n.Summary);
         }
         database.ThrowIfUnavailable("insert_alerts");
-        return await store.InsertAsync(notifications, cancellationToken);
+        var stored = await store.InsertAsync(notifications, cancellationToken);
+        // Counted once acknowledged: a delivery refused with 503 comes again and is counted then.
+        foreach (var n in notifications)
+        {
+            metrics.AlertNotifications.WithLabels(n.Status, KnownSeverities.Contains(n.Severity) ? n.Severity : "other").Inc();
+        }
+        return stored;
     }
 
     /// <summary>Alerts firing now: read from the table (and the memory brought up to date), or from memory while the database is unavailable.</summary>

@@ -70,7 +70,7 @@ public sealed class ModelRegistrySync(
             {
                 // Never let the service die: an outage or a bad version is logged and the registry polled again.
                 _listening = false;
-                if (ex is NpgsqlException or DatabaseUnavailableException or TimeoutException)
+                if (ex is DatabaseUnavailableException || VigieDatabase.IsUnavailable(ex))
                 {
                     logger.LogWarning("Model registry unreachable ({Reason}); polling every {Seconds:F0} s until it answers", ex.Message, interval.TotalSeconds);
                 }
