@@ -26,6 +26,7 @@ builder.Services.AddVigieProblemDetails();
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
+// After Razor Pages, which registers Data Protection itself: the key ring lives in PostgreSQL, read once migrated.
 builder.Services.AddVigieDataProtection();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
 

@@ -39,9 +39,11 @@ public sealed class PredictionWriter : IAsyncDisposable
 
     private readonly VigieDatabase _database;
     private readonly DatabaseStatus _status;
-    private readonly Channel<Pending> _queue;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
     private readonly Task[] _writers;
-    private bool _stopping;
+    // Predictions queued and not yet taken by a writer. Counted beside the lock-free unbounded channel rather than with
+    // a bounded channel, whose every write and read takes a lock on the hot path.
+    private int _waiting;
 
     public PredictionWriter(VigieDatabase database, DatabaseStatus status, DatabaseOptions options)
     {
@@ -49,12 +51,6 @@ public sealed class PredictionWriter : IAsyncDisposable
         _database = database;
         _status = status;
         Capacity = Math.Max(1, options.PredictionQueueCapacity);
-        // TryWrite fails when full: the request is refused instead of waiting (FullMode applies to WriteAsync only).
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(Capacity)
-        {
-            AllowSynchronousContinuations = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         // A few statements in flight at once: PostgreSQL works on one while another waits for its WAL flush.
         _writers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 2, 8)).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
@@ -70,14 +66,16 @@ public sealed class PredictionWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(prediction);
         _status.ThrowIfUnavailable(Operation);
+        if (Interlocked.Increment(ref _waiting) > Capacity)
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw new PredictionQueueFullException(Capacity);
+        }
         var pending = new Pending(prediction, cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
-            if (Volatile.Read(ref _stopping))
-            {
-                throw new ObjectDisposedException(nameof(PredictionWriter), "The app is stopping.");
-            }
-            throw new PredictionQueueFullException(Capacity);
+            Interlocked.Decrement(ref _waiting);
+            throw new ObjectDisposedException(nameof(PredictionWriter), "The app is stopping.");
         }
         return pending.Completion.Task;
     }
@@ -91,6 +89,7 @@ public sealed class PredictionWriter : IAsyncDisposable
             group.Clear();
             while (group.Count < MaxGroup && reader.TryRead(out var pending))
             {
+                Interlocked.Decrement(ref _waiting);
                 // A request given up before its turn is not written; once taken, a prediction is written whatever happens to its request.
                 if (pending.Cancellation.IsCancellationRequested)
                 {
@@ -175,7 +174,6 @@ public sealed class PredictionWriter : IAsyncDisposable
     /// <summary>Stops taking predictions and waits until the queued ones are written.</summary>
     public async ValueTask DisposeAsync()
     {
-        Volatile.Write(ref _stopping, true);
         _queue.Writer.TryComplete();
         await Task.WhenAll(_writers);
     }
