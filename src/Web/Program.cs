@@ -6,6 +6,8 @@ using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.DataProtection;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Logging;
 using Vigie.Web.Infrastructure.Security;
@@ -17,6 +19,7 @@ builder.Configuration.AddKeyPerFile(builder.Configuration["SecretsDirectory"] ??
 builder.AddVigieLogging();
 
 builder.Services.AddVigieMetrics(builder.Configuration);
+builder.Services.AddVigieBackgroundLoops();
 builder.Services.AddVigieDatabase(builder.Configuration);
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
@@ -26,6 +29,8 @@ builder.Services.AddVigieRateLimits(builder.Configuration);
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
+// After Razor Pages, which registers Data Protection itself: the key ring lives in PostgreSQL, read once migrated.
+builder.Services.AddVigieDataProtection();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits());
 
 var app = builder.Build();
@@ -36,6 +41,7 @@ app.UseLogEventMetrics();
 app.UseVigieSecurityHeaders();
 app.UseVigieErrorResponses();
 app.UseStaticFiles();
+app.UseKeyRingCheck();
 app.UseRouting();
 app.UseRequestRoutes();
 app.UseVigieRateLimits();

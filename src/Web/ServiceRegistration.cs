@@ -43,7 +43,7 @@ public static class ServiceRegistration
         services.AddSingleton<AlertWebhookToken>();
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertInbox>();
-        services.AddHostedService<AlertFlusher>();
+        services.AddHostedService<FiringAlertsRefresher>();
         return services;
     }
 

@@ -36,7 +36,7 @@ public static class AlertsApi
         var api = app.MapGroup("/api/alerts").WithTags("Alerts");
         api.MapPost("", ReceiveAsync).RequireRateLimiting(ClientRateLimits.Writes).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
             .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
-        api.MapGet("", (AlertInbox inbox) => TypedResults.Ok(inbox.Firing))
+        api.MapGet("", async (AlertInbox inbox, CancellationToken cancellationToken) => TypedResults.Ok((await inbox.FiringNowAsync(cancellationToken)).Firing))
             .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
         return app;
     }
@@ -75,7 +75,8 @@ public static class AlertsApi
         {
             return TypedResults.ValidationProblem(errors);
         }
-        inbox.Receive(notifications);
+        // Stored before the 200; a database that is down answers 503 (problem+json, Retry-After) and Alertmanager resends.
+        await inbox.ReceiveAsync(notifications, cancellationToken);
         return TypedResults.Ok(new AlertReceipt(notifications.Count));
     }
 

@@ -22,6 +22,23 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
     public void MarkMigrated() => _migrated = true;
 
     /// <summary>
+    /// Throws <see cref="DatabaseUnavailableException"/> for <paramref name="operation"/> when the database is known to
+    /// be unusable (schema not migrated yet, or the last probe failed): a request answers 503 at once instead of waiting
+    /// for a connection attempt to time out. The probe notices a recovery within its interval.
+    /// </summary>
+    public void ThrowIfUnavailable(string operation)
+    {
+        if (!_migrated)
+        {
+            throw new DatabaseUnavailableException(operation, new InvalidOperationException("The database schema is not migrated yet."));
+        }
+        if (!_reachable)
+        {
+            throw new DatabaseUnavailableException(operation, new InvalidOperationException("The last database probe failed (the probe logged why)."));
+        }
+    }
+
+    /// <summary>
     /// Records a probe's outcome. Why it failed is logged by the probe, never kept here: what this class holds is shown
     /// to anonymous visitors (status strip, readiness), and a driver's message names hosts, ports and users.
     /// </summary>
