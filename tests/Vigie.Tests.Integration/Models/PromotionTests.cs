@@ -14,7 +14,9 @@ public sealed class PromotionTests
     [Test]
     public async Task Predictions_during_repeated_promotions_and_rollbacks_never_fail_and_each_carries_the_version_that_answered()
     {
-        await using var lifecycle = await Lifecycle.StartAsync();
+        // Eight loops posting as fast as the in-process server answers are a load generator, from one client address:
+        // the per-client write limit (RateLimitTests) is off here, as in the benchmark.
+        await using var lifecycle = await Lifecycle.StartAsync(settings: new Dictionary<string, string> { ["RateLimits:Writes"] = "0" });
         var baseVersion = await lifecycle.ServedVersionAsync();
         var candidate = await lifecycle.TrainCandidateAsync();
         // What each version answers for the contested bird: a torn switch would pair one version with the other's answer.
