@@ -16,28 +16,11 @@ namespace Vigie.Tests.Reliability;
 /// short/long rows, an upload over the limit through the API, the =cmd formula, an HTML file name on the report.)
 /// </summary>
 [NonParallelizable]
-public sealed partial class HostileInputTests
+public sealed partial class HostileInputTests : KestrelAppFixture
 {
     private const string Header = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g";
-    private IsolatedApp _app = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync() => _app = await IsolatedApp.StartAsync(kestrel: true);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
-
-    private HttpClient Client(CookieContainer? cookies = null) => new(new SocketsHttpHandler { UseCookies = true, CookieContainer = cookies ?? new CookieContainer(), AllowAutoRedirect = false })
-    {
-        BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_app.Port}")),
-        Timeout = TimeSpan.FromSeconds(60),
-    };
+    private HttpClient Client(CookieContainer? cookies = null) => App.NewKestrelClient(cookies);
 
     private static MultipartFormDataContent Upload(byte[] content, string fileName = "penguins.csv", string field = "file")
     {
@@ -72,7 +55,7 @@ public sealed partial class HostileInputTests
         return records.ToArray();
     }
 
-    private async Task<long> BatchCountAsync() => await _app.Cluster.ScalarAsync("SELECT count(*) FROM batches");
+    private async Task<long> BatchCountAsync() => await App.Cluster.ScalarAsync("SELECT count(*) FROM batches");
 
     // ---------------------------------------------------------------- CSV shapes
 
@@ -82,7 +65,7 @@ public sealed partial class HostileInputTests
         var csv = "\uFEFFtag," + Header + "\r\nbom-1,39.1,18.7,181,3750\r\nbom-2,abc,18.7,181,3750\r\nbom-3,46.1,13.2,211,4500\r\n";
         var (response, report) = await PostBatchAsync(Upload(Encoding.UTF8.GetBytes(csv)));
         var batchId = report.GetProperty("batchId").GetGuid();
-        var columns = await _app.RowsAsync($"SELECT extra_columns FROM batches WHERE id = '{batchId}'");
+        var columns = await App.RowsAsync($"SELECT extra_columns FROM batches WHERE id = '{batchId}'");
 
         Assert.Multiple(() =>
         {
@@ -116,7 +99,7 @@ public sealed partial class HostileInputTests
                   "plain,46.1,13.2,211,4500\n";
         var (response, report) = await PostBatchAsync(Upload(csv));
         var batchId = report.GetProperty("batchId").GetGuid();
-        var stored = await _app.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
+        var stored = await App.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
         var results = await ResultsAsync(batchId);
 
         Assert.Multiple(() =>
@@ -186,14 +169,14 @@ public sealed partial class HostileInputTests
             bytes[0] = 0x1f;
             bytes[1] = 0x8b;
         }
-        var before = await _app.CountAsync();
+        var before = await App.CountAsync();
         var batches = await BatchCountAsync();
         var (response, _) = await PostBatchAsync(Upload(bytes, "garbage.csv"));
         Assert.Multiple(async () =>
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
-            Assert.That(await _app.CountAsync(), Is.EqualTo(before));
+            Assert.That(await App.CountAsync(), Is.EqualTo(before));
             Assert.That(await BatchCountAsync(), Is.EqualTo(batches));
         });
     }
@@ -211,7 +194,7 @@ public sealed partial class HostileInputTests
         }
         var (_, report) = await PostBatchAsync(Upload(csv.ToString()));
         var batchId = report.GetProperty("batchId").GetGuid();
-        var stored = await _app.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
+        var stored = await App.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
         var results = await ResultsAsync(batchId);
 
         Assert.Multiple(() =>
@@ -232,8 +215,8 @@ public sealed partial class HostileInputTests
         var csv = $"{string.Join(',', columns)},{Header}\n{string.Join(',', values)},39.1,18.7,181,3750\n";
         var (response, report) = await PostBatchAsync(Upload(csv, fileName));
         var batchId = report.GetProperty("batchId").GetGuid();
-        var batch = await _app.RowsAsync($"SELECT file_name, extra_columns FROM batches WHERE id = '{batchId}'");
-        var stored = await _app.RowsAsync($"SELECT batch_extra_values FROM predictions WHERE batch_id = '{batchId}'");
+        var batch = await App.RowsAsync($"SELECT file_name, extra_columns FROM batches WHERE id = '{batchId}'");
+        var stored = await App.RowsAsync($"SELECT batch_extra_values FROM predictions WHERE batch_id = '{batchId}'");
         var results = await ResultsAsync(batchId);
         using var client = Client();
         var page = WebUtility.HtmlDecode(await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative)));
@@ -263,8 +246,8 @@ public sealed partial class HostileInputTests
         var batchId = report.GetProperty("batchId").GetGuid();
         using var client = Client();
         var page = await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative));
-        var stored = await _app.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
-        var storedName = await _app.RowsAsync($"SELECT file_name FROM batches WHERE id = '{batchId}'");
+        var stored = await App.RowsAsync($"SELECT batch_extra_values[1] FROM predictions WHERE batch_id = '{batchId}' ORDER BY batch_line");
+        var storedName = await App.RowsAsync($"SELECT file_name FROM batches WHERE id = '{batchId}'");
         using var history = await client.GetAsync(new Uri("/History?species=%3Cscript%3Ealert(2)%3C/script%3E&channel=%27%20OR%201%3D1--", UriKind.Relative));
         var historyPage = await history.Content.ReadAsStringAsync();
 
@@ -308,7 +291,7 @@ public sealed partial class HostileInputTests
         Assert.Multiple(async () =>
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-            Assert.That(await _app.CountAsync($"id = {id} AND actual_species IS NULL"), Is.EqualTo(1));
+            Assert.That(await App.CountAsync($"id = {id} AND actual_species IS NULL"), Is.EqualTo(1));
         });
     }
 
@@ -319,7 +302,7 @@ public sealed partial class HostileInputTests
         using var loader = Client();
         var html = await loader.GetStringAsync(new Uri("/", UriKind.Relative));
         var token = TokenField().Match(html).Groups[1].Value;
-        var before = await _app.CountAsync();
+        var before = await App.CountAsync();
         using var other = Client();
         using var form = new FormUrlEncodedContent(new Dictionary<string, string>
         {
@@ -331,7 +314,7 @@ public sealed partial class HostileInputTests
         {
             Assert.That(token, Is.Not.Empty);
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-            Assert.That(await _app.CountAsync(), Is.EqualTo(before));
+            Assert.That(await App.CountAsync(), Is.EqualTo(before));
         });
     }
 

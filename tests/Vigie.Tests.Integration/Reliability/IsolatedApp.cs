@@ -96,6 +96,17 @@ internal sealed class IsolatedApp : IAsyncDisposable
         return new IsolatedApp(cluster, factory, port, ownsCluster);
     }
 
+    /// <summary>
+    /// A client over TCP to the Kestrel port (the app must run <c>kestrel: true</c>) that does not follow redirects and
+    /// keeps cookies in <paramref name="cookies"/> (a fresh jar when null).
+    /// </summary>
+    public HttpClient NewKestrelClient(CookieContainer? cookies = null, TimeSpan? timeout = null) =>
+        new(new SocketsHttpHandler { UseCookies = true, CookieContainer = cookies ?? new CookieContainer(), AllowAutoRedirect = false })
+        {
+            BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port ?? throw new InvalidOperationException("The app does not run on Kestrel.")}")),
+            Timeout = timeout ?? TimeSpan.FromSeconds(60),
+        };
+
     /// <summary>A client that does not follow redirects.</summary>
     public HttpClient NewClient() =>
         Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });

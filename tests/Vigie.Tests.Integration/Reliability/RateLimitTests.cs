@@ -13,17 +13,14 @@ namespace Vigie.Tests.Reliability;
 /// budget of one limit only.
 /// </summary>
 [NonParallelizable]
-public sealed partial class RateLimitTests
+public sealed partial class RateLimitTests : KestrelAppFixture
 {
     private const string AdminToken = "rate-limit-admin-token";
     private const int SignInAttempts = 3;
     private const int Uploads = 2;
     private const int Writes = 5;
 
-    private IsolatedApp _app = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _app = await IsolatedApp.StartAsync(new Dictionary<string, string>
+    private protected override IReadOnlyDictionary<string, string>? Settings { get; } = new Dictionary<string, string>
     {
         ["admin_token"] = AdminToken,
         ["RateLimits:SignInAttempts"] = SignInAttempts.ToString(CultureInfo.InvariantCulture),
@@ -33,16 +30,7 @@ public sealed partial class RateLimitTests
         ["RateLimits:SignInWindowSeconds"] = "300",
         ["RateLimits:UploadWindowSeconds"] = "300",
         ["RateLimits:WriteWindowSeconds"] = "300",
-    }, kestrel: true);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
+    };
 
     [Test]
     public async Task The_sign_in_attempt_after_the_limit_gets_429_and_a_message_on_the_form_even_with_the_right_token()
@@ -81,7 +69,7 @@ public sealed partial class RateLimitTests
             using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), Upload(csv));
             accepted.Add(response.StatusCode);
         }
-        var batches = await _app.Cluster.ScalarAsync("SELECT count(*) FROM batches");
+        var batches = await App.Cluster.ScalarAsync("SELECT count(*) FROM batches");
         using var api = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), Upload(csv));
         var problem = JsonDocument.Parse(await api.Content.ReadAsStringAsync()).RootElement;
         // The page shares the budget: its upload is refused too, with the designed error page.
@@ -102,7 +90,7 @@ public sealed partial class RateLimitTests
             Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
             Assert.That(page.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 300));
             Assert.That(html, Does.Contain("data-testid=\"error-page\"").And.Contain("Too many requests"));
-            Assert.That(await _app.Cluster.ScalarAsync("SELECT count(*) FROM batches"), Is.EqualTo(batches), "nothing stored");
+            Assert.That(await App.Cluster.ScalarAsync("SELECT count(*) FROM batches"), Is.EqualTo(batches), "nothing stored");
         });
     }
 
@@ -113,19 +101,19 @@ public sealed partial class RateLimitTests
     {
         using var client = Client();
         // The registry is the test process's: other tests' 429s are in it too, so the delta is what this test caused.
-        var refusedBefore = IsolatedApp.Sample(await _app.MetricsAsync(), "vigie_http_requests_total", TooManyPredictions) ?? 0;
+        var refusedBefore = IsolatedApp.Sample(await App.MetricsAsync(), "vigie_http_requests_total", TooManyPredictions) ?? 0;
         var created = new List<HttpStatusCode>();
         for (var request = 0; request < Writes; request++)
         {
             using var response = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 39.1, billDepthMm = 18.7, flipperLengthMm = 181, bodyMassG = 3750 });
             created.Add(response.StatusCode);
         }
-        var stored = await _app.CountAsync();
+        var stored = await App.CountAsync();
         using var refused = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 39.1, billDepthMm = 18.7, flipperLengthMm = 181, bodyMassG = 3750 });
         var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
         using var feedback = await client.PostAsJsonAsync("/api/predictions/1/feedback", new { actualSpecies = "Adelie" });
         using var read = await client.GetAsync(new Uri("/api/predictions?limit=1", UriKind.Relative));
-        var metrics = await _app.MetricsAsync();
+        var metrics = await App.MetricsAsync();
 
         Assert.Multiple(async () =>
         {
@@ -136,16 +124,13 @@ public sealed partial class RateLimitTests
             Assert.That(refused.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 300));
             Assert.That(feedback.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "feedback shares the write budget");
             Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK), "reads are not limited");
-            Assert.That(await _app.CountAsync(), Is.EqualTo(stored), "nothing stored");
+            Assert.That(await App.CountAsync(), Is.EqualTo(stored), "nothing stored");
             Assert.That(IsolatedApp.Sample(metrics, "vigie_http_requests_total", TooManyPredictions) - refusedBefore, Is.EqualTo(1),
                 "the HTTP metrics count the 429 the client got");
         });
     }
 
-    private HttpClient Client() => new(new SocketsHttpHandler { UseCookies = true, CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
-    {
-        BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_app.Port}")),
-    };
+    private HttpClient Client() => App.NewKestrelClient();
 
     private static MultipartFormDataContent Upload(string csv, string field = "file")
     {

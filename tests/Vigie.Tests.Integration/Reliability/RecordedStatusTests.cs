@@ -13,31 +13,14 @@ namespace Vigie.Tests.Reliability;
 /// be counted as a server error: it would burn the error budget and page someone through the burn-rate alerts.
 /// </summary>
 [NonParallelizable]
-public sealed partial class RecordedStatusTests
+public sealed partial class RecordedStatusTests : KestrelAppFixture
 {
     private const string Measurements = "{\"billLengthMm\":39.1,\"billDepthMm\":18.7,\"flipperLengthMm\":181,\"bodyMassG\":3750}";
-    private IsolatedApp _app = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync() => _app = await IsolatedApp.StartAsync(kestrel: true);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
-
-    private HttpClient Client() => new(new SocketsHttpHandler { AllowAutoRedirect = false })
-    {
-        BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_app.Port}")),
-        Timeout = TimeSpan.FromSeconds(60),
-    };
+    private HttpClient Client() => App.NewKestrelClient();
 
     private Task<(int Status, RecordedOutcome Recorded)> SendAsync(HttpMethod method, string path, HttpContent? content = null) =>
-        RecordedOutcome.OfAsync(_app, async () =>
+        RecordedOutcome.OfAsync(App, async () =>
         {
             using var client = Client();
             using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
@@ -56,10 +39,10 @@ public sealed partial class RecordedStatusTests
     [Test]
     public async Task A_body_over_the_limit_is_counted_and_logged_as_the_413_the_client_got()
     {
-        var (status, recorded) = await RecordedOutcome.OfAsync(_app, async () =>
+        var (status, recorded) = await RecordedOutcome.OfAsync(App, async () =>
         {
-            var head = $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1:{_app.Port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked";
-            var answer = await RawHttp.SendAsync(_app.Port!.Value, head,
+            var head = $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1:{App.Port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked";
+            var answer = await RawHttp.SendAsync(App.Port!.Value, head,
                 RawHttp.Chunked("{\"note\":\""u8.ToArray(), 6 * 1024 * 1024, (byte)'x', "\"}"u8.ToArray()), TimeSpan.FromSeconds(30));
             return answer.Status;
         });
@@ -96,8 +79,8 @@ public sealed partial class RecordedStatusTests
     public async Task A_client_hanging_up_before_its_answer_is_counted_and_logged_as_499()
     {
         // The head promises 1000 bytes; the client sends the first few and gives up while the app waits for the rest.
-        var (received, recorded) = await RecordedOutcome.OfAsync(_app, () => RawHttp.AbandonAsync(_app.Port!.Value,
-            $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1:{_app.Port}\r\nContent-Type: application/json\r\nContent-Length: 1000",
+        var (received, recorded) = await RecordedOutcome.OfAsync(App, () => RawHttp.AbandonAsync(App.Port!.Value,
+            $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1:{App.Port}\r\nContent-Type: application/json\r\nContent-Length: 1000",
             "{\"billLengthMm\":"u8.ToArray(), TimeSpan.FromMilliseconds(500)));
         Assert.That(received, Is.Zero, "the client got no answer before it hung up");
         recorded.AssertCountedAndLoggedOnce("/api/predictions", "POST", 499);
@@ -107,10 +90,10 @@ public sealed partial class RecordedStatusTests
     public async Task A_body_slower_than_the_minimum_rate_is_counted_and_logged_as_the_408_the_client_got()
     {
         // Two bytes a second, under the 240 B/s Kestrel requires after its 5 s grace period.
-        var (status, recorded) = await RecordedOutcome.OfAsync(_app, async () =>
+        var (status, recorded) = await RecordedOutcome.OfAsync(App, async () =>
         {
             var head = $"POST /api/predictions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {Measurements.Length + 2000}";
-            var answer = await RawHttp.SendAsync(_app.Port!.Value, head, RawHttp.Trickle(Measurements + new string(' ', 2000), TimeSpan.FromMilliseconds(500)), TimeSpan.FromSeconds(40));
+            var answer = await RawHttp.SendAsync(App.Port!.Value, head, RawHttp.Trickle(Measurements + new string(' ', 2000), TimeSpan.FromMilliseconds(500)), TimeSpan.FromSeconds(40));
             return answer.Status;
         });
         Assert.That(status, Is.EqualTo(408));
@@ -121,11 +104,11 @@ public sealed partial class RecordedStatusTests
     [TestCase("GET", "/History", "/History")]
     public async Task While_the_database_is_down_requests_are_counted_and_logged_as_the_503_the_client_got(string method, string path, string route)
     {
-        _app.Cluster.Stop();
+        App.Cluster.Stop();
         try
         {
             var noticed = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (IsolatedApp.Sample(await _app.MetricsAsync(), "vigie_db_up") != 0 && DateTime.UtcNow < noticed)
+            while (IsolatedApp.Sample(await App.MetricsAsync(), "vigie_db_up") != 0 && DateTime.UtcNow < noticed)
             {
                 await Task.Delay(100);
             }
@@ -136,8 +119,8 @@ public sealed partial class RecordedStatusTests
         }
         finally
         {
-            _app.Cluster.Start();
-            await _app.Factory.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+            App.Cluster.Start();
+            await App.Factory.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
         }
     }
 
@@ -170,11 +153,11 @@ public sealed partial class RecordedStatusTests
         using var loader = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies }) { BaseAddress = client.BaseAddress };
         var html = await loader.GetStringAsync(new Uri("/", UriKind.Relative));
         var token = Uri.EscapeDataString(TokenField().Match(html).Groups[1].Value);
-        var (status, recorded) = await RecordedOutcome.OfAsync(_app, async () =>
+        var (status, recorded) = await RecordedOutcome.OfAsync(App, async () =>
         {
-            var head = $"POST / HTTP/1.1\r\nHost: 127.0.0.1:{_app.Port}\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+            var head = $"POST / HTTP/1.1\r\nHost: 127.0.0.1:{App.Port}\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
                        $"Cookie: {cookies.GetCookieHeader(client.BaseAddress!)}\r\nTransfer-Encoding: chunked";
-            var answer = await RawHttp.SendAsync(_app.Port!.Value, head,
+            var answer = await RawHttp.SendAsync(App.Port!.Value, head,
                 RawHttp.Chunked(Encoding.ASCII.GetBytes($"__RequestVerificationToken={token}&Input.BillLengthMm=39.1&padding="), 6 * 1024 * 1024, (byte)'p', []),
                 TimeSpan.FromSeconds(30));
             return answer.Status;
