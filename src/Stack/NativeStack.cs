@@ -69,6 +69,7 @@ public sealed class NativeStack : IAsyncDisposable
         _log($"PostgreSQL on 127.0.0.1:{Options.DatabasePort}");
         Database = await PostgresCluster.CreateAsync(
             Options.DurableDatabase ? Path.Combine(Options.StateDirectory, "postgres") : null, Options.DatabasePort, Options.DurableDatabase);
+        WriteSecrets();
 
         var grafana = Executables.Find(Executables.Grafana);
         HasGrafana = grafana is not null;
@@ -135,14 +136,14 @@ public sealed class NativeStack : IAsyncDisposable
             // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
             // icons are served from the sources.
             ["ASPNETCORE_WEBROOT"] = Path.Combine(Options.RepositoryRoot, "src", "Web", "wwwroot"),
-            ["ConnectionStrings__Vigie"] = Database.AppConnectionString,
+            // As in Compose: the connection string without the password, which the app reads from its secrets directory.
+            ["ConnectionStrings__Vigie"] = Database.AppConnectionStringWithoutPassword,
             ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
             ["Metrics__Host"] = "127.0.0.1",
             ["Logging__Directory"] = logDirectory,
             ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
             ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
-            ["SecretsDirectory"] = Path.Combine(Options.StateDirectory, "no-secrets"),
-            ["alertmanager_token"] = AlertmanagerToken,
+            ["SecretsDirectory"] = SecretsDirectory,
         };
         if (Options.FastTimings is not null)
         {
@@ -201,11 +202,23 @@ public sealed class NativeStack : IAsyncDisposable
         return target;
     }
 
+    /// <summary>
+    /// The secrets directory the app reads (KeyPerFile), laid out as Compose mounts <c>/run/secrets</c>: the database
+    /// password and Alertmanager's token, so the native app takes the same path to its passwords as the container.
+    /// </summary>
+    private string SecretsDirectory => Path.Combine(Options.StateDirectory, "secrets");
+
+    private void WriteSecrets()
+    {
+        Database.WriteAppSecrets(SecretsDirectory);
+        File.WriteAllText(Path.Combine(SecretsDirectory, "alertmanager_token"), AlertmanagerToken);
+    }
+
     /// <summary>Writes alertmanager.yml with the native webhook address, the run's token file and, for tests, short waits.</summary>
     private string WriteAlertmanagerConfig()
     {
-        var tokenFile = Path.Combine(Options.StateDirectory, "alertmanager_token");
-        File.WriteAllText(tokenFile, AlertmanagerToken);
+        // The file the app reads from its secrets directory, as both containers mount one Compose secret.
+        var tokenFile = Path.Combine(SecretsDirectory, "alertmanager_token");
         var yaml = File.ReadAllText(Path.Combine(Options.RepositoryRoot, "prometheus", "alertmanager.yml"))
             .Replace("/run/secrets/alertmanager_token", tokenFile, StringComparison.Ordinal);
         if (Options.FastTimings is { } fast)
@@ -255,7 +268,7 @@ public sealed class NativeStack : IAsyncDisposable
     private ManagedProcess Track(ManagedProcess process)
     {
         _processes.Add(process);
-        File.AppendAllText(Path.Combine(Options.StateDirectory, "pids"), $"{process.Id} {process.Name}\n");
+        new PidFile(Path.Combine(Options.StateDirectory, "pids")).Record(process.Id, process.Name);
         return process;
     }
 

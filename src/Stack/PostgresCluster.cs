@@ -7,7 +7,8 @@ namespace Vigie.Stack;
 /// <summary>
 /// A throwaway PostgreSQL cluster from the system's binaries (<c>initdb</c>/<c>pg_ctl</c>), listening on 127.0.0.1 and
 /// a free port, owned by the <c>postgres</c> user when run as root (PostgreSQL refuses to run as root). Used by the
-/// native stack and the tests; it can be stopped and started again to simulate an outage.
+/// native stack and the tests; it can be stopped and started again to simulate an outage. Like a real deployment, it
+/// requires a password (scram-sha-256) of every role on every connection, the socket included.
 /// </summary>
 public sealed class PostgresCluster : IDisposable
 {
@@ -34,8 +35,20 @@ public sealed class PostgresCluster : IDisposable
 
     public int Port { get; }
 
-    /// <summary>Password of the <see cref="AppUser"/> role.</summary>
-    public string AppPassword { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+    /// <summary>Password of the <see cref="AppUser"/> role (new at every start of this object).</summary>
+    public string AppPassword { get; } = NewPassword();
+
+    /// <summary>
+    /// Password of the <c>postgres</c> superuser, set by <c>initdb</c> and kept in the cluster's folder (owner-only) so a
+    /// durable cluster can be reopened later.
+    /// </summary>
+    public string SuperuserPassword { get; private set; } = string.Empty;
+
+    /// <summary>
+    /// The app's connection string without its password: what Compose hands the app, which reads the password from its
+    /// secrets directory (see <see cref="WriteAppSecrets"/>).
+    /// </summary>
+    public string AppConnectionStringWithoutPassword => new NpgsqlConnectionStringBuilder(AppConnectionString) { Password = null }.ConnectionString;
 
     /// <summary>Connection string of the app's database, password included.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder
@@ -54,6 +67,7 @@ public sealed class PostgresCluster : IDisposable
         Port = Port,
         Database = AppDatabase,
         Username = "postgres",
+        Password = SuperuserPassword,
     }.ConnectionString;
 
     /// <summary>True when <c>initdb</c> and <c>pg_ctl</c> can be found.</summary>
@@ -85,17 +99,50 @@ public sealed class PostgresCluster : IDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// Writes the app's password as <c>db_password</c> into <paramref name="secretsDirectory"/>, the way Compose mounts
+    /// its secrets at <c>/run/secrets</c>; the app reads that folder with the KeyPerFile provider (<c>SecretsDirectory</c>).
+    /// </summary>
+    public void WriteAppSecrets(string secretsDirectory)
+    {
+        Directory.CreateDirectory(secretsDirectory);
+        var file = Path.Combine(secretsDirectory, "db_password");
+        File.WriteAllText(file, AppPassword + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
     private void Initialize()
     {
+        var passwordFile = Path.Combine(BaseDirectory, "superuser_password");
+        if (File.Exists(passwordFile))
+        {
+            SuperuserPassword = File.ReadAllText(passwordFile).Trim();
+        }
+        else
+        {
+            SuperuserPassword = NewPassword();
+            File.WriteAllText(passwordFile, SuperuserPassword + "\n");
+        }
         if (IsRoot)
         {
             Run("chown", ["-R", "postgres:postgres", BaseDirectory]);
         }
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         if (!File.Exists(Path.Combine(_dataDirectory, "PG_VERSION")))
         {
-            RunAsOwner(Path.Combine(_binDirectory, "initdb"), ["-D", _dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
+            // scram-sha-256 for local and host connections alike, as a real deployment (and the postgres image) does.
+            RunAsOwner(Path.Combine(_binDirectory, "initdb"),
+                ["-D", _dataDirectory, "-A", "scram-sha-256", "-U", "postgres", "--pwfile", passwordFile, "-E", "UTF8", "--no-sync"]);
         }
     }
+
+    private static string NewPassword() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     /// <summary>Starts the server and waits until it accepts connections.</summary>
     public void Start()

@@ -72,7 +72,7 @@ async Task<int> UpAsync()
     Console.WriteLine($"  Prometheus  {stack.PrometheusUrl}classic/targets");
     Console.WriteLine($"  Alertmanager {stack.AlertmanagerUrl} (alerts reach {stack.WebUrl}Alerts)");
     Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
-    Console.WriteLine($"  PostgreSQL  psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
+    Console.WriteLine($"  PostgreSQL  PGPASSWORD=$(cat {Path.GetRelativePath(root, Path.Combine(stack.Database.BaseDirectory, "superuser_password"))}) psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
     Console.WriteLine($"  Logs        {Path.Combine(root, "logs", "web.log")}");
     PrintTargets(targets.Select(t => (t.Job, t.Instance, t.Health, t.Error)));
     Console.WriteLine("Press Ctrl+C to stop everything.");
@@ -125,27 +125,9 @@ async Task<int> StatusAsync()
 
 int Down()
 {
-    var pids = Path.Combine(state, "pids");
-    if (File.Exists(pids))
+    foreach (var line in new PidFile(Path.Combine(state, "pids")).StopRecorded())
     {
-        foreach (var line in File.ReadAllLines(pids))
-        {
-            var parts = line.Split(' ', 2);
-            if (int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid))
-            {
-                try
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill(entireProcessTree: true);
-                    Console.WriteLine($"stopped {parts.ElementAtOrDefault(1)} ({pid})");
-                }
-                catch (ArgumentException)
-                {
-                    // Already gone.
-                }
-            }
-        }
-        File.Delete(pids);
+        Console.WriteLine(line);
     }
     PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
     Console.WriteLine("Native stack stopped.");

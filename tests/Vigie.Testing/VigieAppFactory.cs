@@ -1,11 +1,14 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Npgsql;
 using Vigie.Stack;
 
 namespace Vigie.Testing;
 
 /// <summary>
-/// The real app in-process against a real PostgreSQL: its own metrics port and log directory, no secrets directory.
+/// The real app in-process against a real PostgreSQL: its own metrics port, log directory and secrets directory. The
+/// database password is handed over as Compose does it: the connection string goes without it, and the password is
+/// the file <c>db_password</c> of the secrets directory, read by the KeyPerFile provider.
 /// Call <see cref="WaitUntilReadyAsync"/> before using it: migrations run in the background at start-up.
 /// </summary>
 public sealed class VigieAppFactory(string connectionString, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
@@ -19,15 +22,25 @@ public sealed class VigieAppFactory(string connectionString, IReadOnlyDictionary
     /// <summary>Directory web.log is written to.</summary>
     public string LogDirectory { get; } = Directory.CreateTempSubdirectory("vigie-logs-").FullName;
 
+    /// <summary>The app's secrets directory (the test's <c>/run/secrets</c>): <c>db_password</c> when the connection string had one.</summary>
+    public string SecretsDirectory => Path.Combine(LogDirectory, "secrets");
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.UseEnvironment("Testing");
-        builder.UseSetting("ConnectionStrings:Vigie", connectionString);
+        var connection = new NpgsqlConnectionStringBuilder(connectionString);
+        Directory.CreateDirectory(SecretsDirectory);
+        if (!string.IsNullOrEmpty(connection.Password))
+        {
+            File.WriteAllText(Path.Combine(SecretsDirectory, "db_password"), connection.Password + "\n");
+            connection.Password = null;
+        }
+        builder.UseSetting("ConnectionStrings:Vigie", connection.ConnectionString);
         builder.UseSetting("Metrics:Port", MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Metrics:Host", "127.0.0.1");
         builder.UseSetting("Logging:Directory", LogDirectory);
-        builder.UseSetting("SecretsDirectory", Path.Combine(LogDirectory, "no-secrets"));
+        builder.UseSetting("SecretsDirectory", SecretsDirectory);
         builder.UseSetting("Database:ProbeIntervalSeconds", "0.5");
         builder.UseSetting("alertmanager_token", AlertmanagerToken);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

@@ -71,6 +71,19 @@ public sealed partial class DashboardStructureTests
         });
     }
 
+    // A fresh stack has no feedback, no candidate in shadow, no batch yet: Grafana's bare "No data" reads as broken.
+    [TestCaseSource(nameof(Dashboards))]
+    public void Every_data_panel_explains_what_an_empty_result_means(Dashboard dashboard)
+    {
+        var unexplained = dashboard.Panels()
+            .Where(p => p.TryGetProperty("targets", out var targets) && targets.GetArrayLength() > 0)
+            .Where(p => !(p.TryGetProperty("fieldConfig", out var config) && config.TryGetProperty("defaults", out var defaults)
+                && defaults.TryGetProperty("noValue", out var noValue) && noValue.GetString() is { Length: > 10 } text && text != "No data"))
+            .Select(p => p.GetProperty("title").GetString())
+            .ToList();
+        Assert.That(unexplained, Is.Empty, "panels without an explained fieldConfig.defaults.noValue");
+    }
+
     [TestCaseSource(nameof(Dashboards))]
     public void Panels_do_not_overlap_on_the_grid(Dashboard dashboard)
     {

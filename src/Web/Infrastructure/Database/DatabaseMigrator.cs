@@ -47,7 +47,9 @@ internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, DatabaseStat
         try
         {
             var result = DeployChanges.To
-                .PostgresqlDatabase(dataSource.ConnectionString)
+                // The data source itself, not its ConnectionString: Npgsql strips the password from that string, and a
+                // PostgreSQL that requires one (every real deployment) would refuse each attempt forever.
+                .PostgresqlDatabase(new DbUp.Postgresql.PostgresqlConnectionManager(dataSource))
                 .WithScriptsEmbeddedInAssembly(typeof(DatabaseMigrator).Assembly, name => name.Contains(".Migrations.", StringComparison.Ordinal))
                 .WithTransactionPerScript()
                 .LogTo(new DbUpLog(logger))
