@@ -215,7 +215,9 @@ void ComposeUp()
         Compose("up -d");
         WaitUntilHealthy(TimeSpan.FromMinutes(5));
     }
-    var bind = Setting("BIND_ADDRESS");
+    // Published on every interface, the URLs to open on this machine are still the loopback ones (the app answers only
+    // the host names of ALLOWED_HOSTS, and 0.0.0.0 is none).
+    var bind = Setting("BIND_ADDRESS") is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : Setting("BIND_ADDRESS");
     Information("");
     Information("Vigie is up:");
     Information($"  Web UI      http://{bind}:{Setting("WEB_PORT")}/");

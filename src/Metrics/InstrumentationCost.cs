@@ -7,8 +7,8 @@ namespace Vigie.Metrics;
 
 /// <summary>
 /// What Vigie's instrumentation costs per prediction request, measured in-process on one thread in a private registry:
-/// the HTTP metrics middleware around an empty endpoint, plus the catalog calls one prediction makes (inference,
-/// prediction and confidence, database query, log event). The benchmark relates it to the app's measured CPU per
+/// the request-outcome middlewares with the HTTP metrics around an empty endpoint, plus the catalog calls one prediction
+/// makes (inference, prediction and confidence, database query, log event). The benchmark relates it to the app's measured CPU per
 /// request, a figure that the noise of end-to-end runs on a shared machine cannot resolve below a few per cent.
 /// </summary>
 public static class InstrumentationCost
@@ -18,7 +18,8 @@ public static class InstrumentationCost
     {
         var metrics = new VigieMetrics(Prometheus.Metrics.NewCustomRegistry());
         metrics.SetModel("bench", "bench", 1);
-        var middleware = new HttpMetricsMiddleware(_ => Task.CompletedTask, metrics);
+        var route = new RequestRouteMiddleware(_ => Task.CompletedTask);
+        var middleware = new RequestOutcomeMiddleware(route.InvokeAsync, [new HttpMetrics(metrics)]);
         var context = new DefaultHttpContext();
         context.Request.Method = "POST";
         context.Response.StatusCode = StatusCodes.Status201Created;

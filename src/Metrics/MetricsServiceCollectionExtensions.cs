@@ -1,6 +1,8 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace Vigie.Metrics;
@@ -9,9 +11,11 @@ namespace Vigie.Metrics;
 public sealed class VigieMetricsOptions
 {
     /// <summary>Port of the sidecar metrics host (<c>Metrics__Port</c>).</summary>
+    [Range(1, 65535, ErrorMessage = "Metrics:Port must be a TCP port, 1 to 65535.")]
     public int Port { get; set; } = MetricsServiceCollectionExtensions.DefaultPort;
 
     /// <summary>Interface of the sidecar metrics host (<c>Metrics__Host</c>); <c>+</c> means all.</summary>
+    [Required(ErrorMessage = "Metrics:Host must name an interface (+ for all).")]
     public string Host { get; set; } = "+";
 
     /// <summary>
@@ -39,17 +43,27 @@ public static class MetricsServiceCollectionExtensions
     /// Registers the metric catalog and starts the sidecar metrics host: a second Kestrel server on
     /// <c>Metrics:Port</c> (host <c>Metrics:Host</c>, default all interfaces) serving <c>/metrics</c>. The public port never
     /// serves metrics, so the exposition (and its cardinality) is not reachable from outside the compose network.
+    /// The section is validated when the host starts: a port out of range stops start-up with a message naming
+    /// <c>Metrics:Port</c> (prometheus-net would otherwise truncate it to 16 bits and listen elsewhere).
     /// </summary>
     public static IServiceCollection AddVigieMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = configuration.GetSection("Metrics").Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
+        var section = configuration.GetSection("Metrics");
+        // Read now as well: the exposition, the catalog and the sidecar's settings are fixed at registration; they are
+        // bound from the same section as the validated options, which stop start-up before the sidecar listens.
+        var options = section.Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
         ConfigureDefaultExposition(options.Enabled);
 
-        services.AddSingleton(options);
+        services.AddOptions<VigieMetricsOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<VigieMetricsOptions>>().Value);
         services.AddSingleton(options.Enabled
             ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
             : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));
+        if (options.Enabled)
+        {
+            services.AddSingleton<IRequestOutcomeObserver, HttpMetrics>();
+        }
 
         services.AddMetricServer(server =>
         {
@@ -60,15 +74,25 @@ public static class MetricsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Records RED metrics for every request. Must run after <c>UseRouting</c> so the endpoint, and so its route
-    /// template, is known: the template is the label, never the raw path. Adds nothing when metrics are disabled.
+    /// Gives every request a <see cref="RequestOutcome"/> and hands it, complete, to every
+    /// <see cref="IRequestOutcomeObserver"/> service: the RED metrics (unless metrics are disabled), the request-summary
+    /// log. Call it first, before the exception handler and the status code pages, so the status recorded is the one
+    /// they answered; and call <see cref="UseRequestRoutes"/> right after <c>UseRouting</c>.
     /// </summary>
-    public static IApplicationBuilder UseVigieHttpMetrics(this IApplicationBuilder app)
+    public static IApplicationBuilder UseRequestOutcomes(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return app.ApplicationServices.GetRequiredService<VigieMetricsOptions>().Enabled
-            ? app.UseMiddleware<HttpMetricsMiddleware>()
-            : app;
+        return app.UseMiddleware<RequestOutcomeMiddleware>();
+    }
+
+    /// <summary>
+    /// Tells each request's <see cref="RequestOutcome"/> its endpoint, whose route template labels it (never the raw
+    /// path). Must run after <c>UseRouting</c>; an error page re-executed through it later keeps the first route.
+    /// </summary>
+    public static IApplicationBuilder UseRequestRoutes(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.UseMiddleware<RequestRouteMiddleware>();
     }
 
     private static int s_configured;

@@ -25,7 +25,11 @@ public sealed class VigieMetrics
 
     /// <summary>The named database operations (<c>operation</c> label of the DB metrics).</summary>
     public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts",
-        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats"];
+        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats", "data_protection_keys"];
+
+    /// <summary>The app's background loops (<c>loop</c> label of <c>vigie_background_failures_total</c>).</summary>
+    public static readonly IReadOnlyList<string> BackgroundLoops = ["database_migrator", "database_probe", "alert_refresher", "shadow_scoring",
+        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup"];
 
     // Label children of the bounded label sets, looked up once: the hot path (every request, every prediction)
     // then records without building label arrays or hashing label values.
@@ -57,11 +61,11 @@ public sealed class VigieMetrics
 
         HttpRequests = factory.CreateCounter(
             "vigie_http_requests_total",
-            "HTTP requests answered by the public web port. route is the endpoint's route template ('unmatched' when no endpoint matched), status the numeric HTTP status code.",
+            "HTTP requests answered by the public web port, once each (an error page re-executed for one is part of its answer). route is the route template asked for ('unmatched' when no endpoint matched, routing's 405 and 415 included), status the HTTP status code the client received (499: it hung up before the answer).",
             ["route", "method", "status"]);
         HttpRequestDuration = factory.CreateHistogram(
             "vigie_http_request_duration_seconds",
-            "Time from the request entering the pipeline to the response being complete, per route template, method and status code.",
+            "Time from the request entering the pipeline to the response being complete (error page included), per route template, method and status code.",
             ["route", "method", "status"],
             // Predictions answer in a few milliseconds; uploads of large batches take seconds.
             new HistogramConfiguration { Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
@@ -151,8 +155,13 @@ public sealed class VigieMetrics
 
         AlertNotifications = factory.CreateCounter(
             "vigie_alert_notifications_total",
-            "Alert notifications Alertmanager delivered to Vigie's inbox, by status (firing|resolved) and severity (critical|warning|info|none|other).",
+            "Alert notifications Alertmanager delivered to Vigie's inbox and the inbox stored (acknowledged with 200; one refused with 503 while the database is away is counted when Alertmanager resends it), by status (firing|resolved) and severity (critical|warning|info|none|other).",
             ["status", "severity"]);
+
+        BackgroundFailures = factory.CreateCounter(
+            "vigie_background_failures_total",
+            "Rounds of a background loop (database probe and migrator, alert refresher, shadow scoring, registry sync, model stats, training, key ring warm-up) that failed with an error the loop did not expect. The loop logs it at error level and goes on after a back-off instead of stopping the app; a rising count means that work is not being done (stale readiness, alerts, model stats), so find the cause in logs/web.log.",
+            ["loop"]);
 
         LogEvents = factory.CreateCounter(
             "vigie_log_events_total",
@@ -174,6 +183,10 @@ public sealed class VigieMetrics
         foreach (var outcome in new[] { "accepted", "rejected" })
         {
             BatchRows.WithLabels(outcome);
+        }
+        foreach (var loop in BackgroundLoops)
+        {
+            BackgroundFailures.WithLabels(loop);
         }
         foreach (var outcome in TrainingOutcomes)
         {
@@ -233,6 +246,7 @@ public sealed class VigieMetrics
     public Gauge ModelLiveAccuracy { get; }
     public Counter LogEvents { get; }
     public Counter AlertNotifications { get; }
+    public Counter BackgroundFailures { get; }
 
     /// <summary>Publishes the model in service: info gauge at 1 with its version, held-out accuracy, and zeroed series per species/channel.</summary>
     public void SetModel(string modelVersion, string trainer, double heldOutAccuracy)
@@ -416,6 +430,15 @@ public sealed class VigieMetrics
         if (Enabled)
         {
             (_dbErrors.GetValueOrDefault(operation) ?? DbErrors.WithLabels(operation)).Inc();
+        }
+    }
+
+    /// <summary>A round of the background loop <paramref name="loop"/> (one of <see cref="BackgroundLoops"/>) failed unexpectedly.</summary>
+    public void RecordBackgroundFailure(string loop)
+    {
+        if (Enabled)
+        {
+            BackgroundFailures.WithLabels(loop).Inc();
         }
     }
 

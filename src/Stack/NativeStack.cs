@@ -129,22 +129,9 @@ public sealed class NativeStack : IAsyncDisposable
     /// <summary>The app's environment: the stack's database, ports, log directory and links, then <paramref name="settings"/>.</summary>
     private Dictionary<string, string> AppEnvironment(int webPort, int metricsPort, string logDirectory, IReadOnlyDictionary<string, string> settings)
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
-            // icons are served from the sources.
-            ["ASPNETCORE_WEBROOT"] = Path.Combine(Options.RepositoryRoot, "src", "Web", "wwwroot"),
-            // As in Compose: the connection string without the password, which the app reads from its secrets directory.
-            ["ConnectionStrings__Vigie"] = Database.AppConnectionStringWithoutPassword,
-            ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
-            ["Metrics__Host"] = "127.0.0.1",
-            ["Logging__Directory"] = logDirectory,
-            ["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/'),
-            ["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/'),
-            ["SecretsDirectory"] = SecretsDirectory,
-        };
+        var environment = AppProcessEnvironment(Options.RepositoryRoot, webPort, metricsPort, Database.AppConnectionString, logDirectory, SecretsDirectory);
+        environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
+        environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
         if (Options.FastTimings is not null)
         {
             environment["Database__ProbeIntervalSeconds"] = "0.5";
@@ -155,6 +142,25 @@ public sealed class NativeStack : IAsyncDisposable
         }
         return environment;
     }
+
+    /// <summary>
+    /// What every app run from the build output needs, here or alone (<see cref="AppProcess"/>): its port on 127.0.0.1,
+    /// the sidecar's, the database (its password as a file of <paramref name="secretsDirectory"/>, as in Compose), the log
+    /// directory, and the static files of the sources.
+    /// </summary>
+    internal static Dictionary<string, string> AppProcessEnvironment(string repositoryRoot, int webPort, int metricsPort, string connectionString, string logDirectory, string secretsDirectory) => new()
+    {
+        ["ASPNETCORE_URLS"] = Local(webPort).ToString().TrimEnd('/'),
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        // The app runs from its build output, which has no wwwroot (only a publish copies it): the pages' CSS and
+        // icons are served from the sources.
+        ["ASPNETCORE_WEBROOT"] = Path.Combine(repositoryRoot, "src", "Web", "wwwroot"),
+        ["ConnectionStrings__Vigie"] = PostgresCluster.HandOverPassword(connectionString, secretsDirectory),
+        ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+        ["Metrics__Host"] = "127.0.0.1",
+        ["Logging__Directory"] = logDirectory,
+        ["SecretsDirectory"] = secretsDirectory,
+    };
 
     /// <summary>
     /// Starts one more instance of the app on the stack's database (not scraped by Prometheus), with
@@ -204,13 +210,14 @@ public sealed class NativeStack : IAsyncDisposable
 
     /// <summary>
     /// The secrets directory the app reads (KeyPerFile), laid out as Compose mounts <c>/run/secrets</c>: the database
-    /// password and Alertmanager's token, so the native app takes the same path to its passwords as the container.
+    /// password (written with the app's environment) and Alertmanager's token, so the native app takes the same path to
+    /// its passwords as the container.
     /// </summary>
     private string SecretsDirectory => Path.Combine(Options.StateDirectory, "secrets");
 
     private void WriteSecrets()
     {
-        Database.WriteAppSecrets(SecretsDirectory);
+        Directory.CreateDirectory(SecretsDirectory);
         File.WriteAllText(Path.Combine(SecretsDirectory, "alertmanager_token"), AlertmanagerToken);
     }
 
@@ -272,7 +279,7 @@ public sealed class NativeStack : IAsyncDisposable
         return process;
     }
 
-    private static async Task WaitForAsync(ManagedProcess process, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
+    internal static async Task WaitForAsync(ManagedProcess process, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;

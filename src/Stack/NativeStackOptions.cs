@@ -37,5 +37,9 @@ public sealed record NativeStackOptions
     public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Path of the app's entry assembly for <see cref="Configuration"/>.</summary>
-    public string WebAssembly => Path.Combine(RepositoryRoot, "src", "Web", "bin", Configuration, "net10.0", "Vigie.Web.dll");
+    public string WebAssembly => WebAssemblyOf(RepositoryRoot, Configuration);
+
+    /// <summary>Path of the app's entry assembly built in <paramref name="configuration"/> under <paramref name="repositoryRoot"/>.</summary>
+    public static string WebAssemblyOf(string repositoryRoot, string configuration) =>
+        Path.Combine(repositoryRoot, "src", "Web", "bin", configuration, "net10.0", "Vigie.Web.dll");
 }

@@ -44,12 +44,6 @@ public sealed class PostgresCluster : IDisposable
     /// </summary>
     public string SuperuserPassword { get; private set; } = string.Empty;
 
-    /// <summary>
-    /// The app's connection string without its password: what Compose hands the app, which reads the password from its
-    /// secrets directory (see <see cref="WriteAppSecrets"/>).
-    /// </summary>
-    public string AppConnectionStringWithoutPassword => new NpgsqlConnectionStringBuilder(AppConnectionString) { Password = null }.ConnectionString;
-
     /// <summary>Connection string of the app's database, password included.</summary>
     public string AppConnectionString => new NpgsqlConnectionStringBuilder
     {
@@ -100,18 +94,25 @@ public sealed class PostgresCluster : IDisposable
     }
 
     /// <summary>
-    /// Writes the app's password as <c>db_password</c> into <paramref name="secretsDirectory"/>, the way Compose mounts
-    /// its secrets at <c>/run/secrets</c>; the app reads that folder with the KeyPerFile provider (<c>SecretsDirectory</c>).
+    /// Hands <paramref name="connectionString"/> to an app the way Compose does: its password, if any, becomes the file
+    /// <c>db_password</c> of <paramref name="secretsDirectory"/> (the app's <c>/run/secrets</c>, read by the KeyPerFile
+    /// provider), and the connection string is returned without it.
     /// </summary>
-    public void WriteAppSecrets(string secretsDirectory)
+    public static string HandOverPassword(string connectionString, string secretsDirectory)
     {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         Directory.CreateDirectory(secretsDirectory);
-        var file = Path.Combine(secretsDirectory, "db_password");
-        File.WriteAllText(file, AppPassword + "\n");
-        if (!OperatingSystem.IsWindows())
+        if (!string.IsNullOrEmpty(builder.Password))
         {
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var file = Path.Combine(secretsDirectory, "db_password");
+            File.WriteAllText(file, builder.Password + "\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            builder.Password = null;
         }
+        return builder.ConnectionString;
     }
 
     private void Initialize()

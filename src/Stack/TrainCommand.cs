@@ -140,7 +140,11 @@ public static class TrainCommand
             return new Uri(web);
         }
         var env = DotEnv.Read(Path.Combine(repositoryRoot, ".env"));
-        return new Uri($"http://{env.GetValueOrDefault("BIND_ADDRESS", "127.0.0.1")}:{env.GetValueOrDefault("WEB_PORT", "8080")}/");
+        // Published on every interface (0.0.0.0), the stack is reached here through loopback: 0.0.0.0 is no host name
+        // the app answers (AllowedHosts).
+        var bind = env.GetValueOrDefault("BIND_ADDRESS", "127.0.0.1");
+        var host = bind is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : bind;
+        return new Uri($"http://{host}:{env.GetValueOrDefault("WEB_PORT", "8080")}/");
     }
 
     /// <summary>The admin token: <c>VIGIE_ADMIN_TOKEN</c>, else the generated <c>secrets/admin_token</c>; null when neither exists.</summary>

@@ -6,8 +6,11 @@ using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.DataProtection;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Logging;
+using Vigie.Web.Infrastructure.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -16,23 +19,32 @@ builder.Configuration.AddKeyPerFile(builder.Configuration["SecretsDirectory"] ??
 builder.AddVigieLogging();
 
 builder.Services.AddVigieMetrics(builder.Configuration);
+builder.Services.AddVigieBackgroundLoops();
 builder.Services.AddVigieDatabase(builder.Configuration);
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
 builder.Services.AddVigieProblemDetails();
+builder.Services.AddVigieSecurityHeaders();
+builder.Services.AddVigieRateLimits(builder.Configuration);
 builder.Services.AddVigieHealthChecks();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorPages(options => options.RootDirectory = "/Features");
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits(builder.Configuration));
+// After Razor Pages, which registers Data Protection itself: the key ring lives in PostgreSQL, read once migrated.
+builder.Services.AddVigieDataProtection();
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureVigieLimits());
 
 var app = builder.Build();
 
+// First, so the HTTP metrics and the request-summary line see the status the error handling below answered.
+app.UseRequestOutcomes();
 app.UseLogEventMetrics();
+app.UseVigieSecurityHeaders();
 app.UseVigieErrorResponses();
 app.UseStaticFiles();
+app.UseKeyRingCheck();
 app.UseRouting();
-app.UseVigieHttpMetrics();
-app.UseRequestSummaryLogging();
+app.UseRequestRoutes();
+app.UseVigieRateLimits();
 app.UseAntiforgery();
 
 app.MapVigieHealth();

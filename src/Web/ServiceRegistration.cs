@@ -1,8 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
+using Vigie.Web.Infrastructure.Configuration;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Model;
 using Vigie.Metrics;
@@ -19,9 +21,8 @@ public static class ServiceRegistration
     /// </summary>
     public static IServiceCollection AddVigieModel(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection("Model").Get<ModelOptions>() ?? new ModelOptions();
-        services.AddSingleton(options);
-        services.AddSingleton(_ => ModelLoader.LoadData(options));
+        services.AddValidatedOptions<ModelOptions>(configuration, "Model");
+        services.AddSingleton(provider => ModelLoader.LoadData(provider.GetRequiredService<ModelOptions>()));
         services.AddSingleton<DriftMonitor>();
         services.AddSingleton<ModelHolder>();
         services.AddHostedService<ModelWarmup>();
@@ -31,8 +32,8 @@ public static class ServiceRegistration
 
     public static IServiceCollection AddVigieFeatures(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(configuration.GetSection("Batch").Get<BatchOptions>() ?? new BatchOptions());
-        services.AddSingleton(configuration.GetSection("Links").Get<MonitoringLinks>() ?? new MonitoringLinks());
+        services.AddValidatedOptions<BatchOptions>(configuration, "Batch");
+        services.AddValidatedOptions<MonitoringLinks>(configuration, "Links");
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<PredictionWriter>();
@@ -42,7 +43,7 @@ public static class ServiceRegistration
         services.AddSingleton<AlertWebhookToken>();
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertInbox>();
-        services.AddHostedService<AlertFlusher>();
+        services.AddHostedService<FiringAlertsRefresher>();
         return services;
     }
 
@@ -50,18 +51,17 @@ public static class ServiceRegistration
     /// Request limits: bodies up to the batch limit plus multipart framing (a larger upload is cut off with 413 while
     /// streaming, never buffered whole), and header/keep-alive timeouts that bound slow clients.
     /// </summary>
-    public static void ConfigureVigieLimits(this KestrelServerOptions kestrel, IConfiguration configuration)
+    public static void ConfigureVigieLimits(this KestrelServerOptions kestrel)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
-        var batch = configuration.GetSection("Batch").Get<BatchOptions>() ?? new BatchOptions();
+        // The validated options (Kestrel's options are built from the app's services when the server is created).
+        var batch = kestrel.ApplicationServices.GetRequiredService<BatchOptions>();
         kestrel.AddServerHeader = false;
         kestrel.Limits.MaxRequestBodySize = batch.MaxUploadBytes + 64 * 1024;
         kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
         kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
         kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
     }
-
-    public static IApplicationBuilder UseRequestSummaryLogging(this IApplicationBuilder app) => app.UseMiddleware<RequestSummaryMiddleware>();
 
     // Loads the training data (for the drift monitor) and publishes the build info before the server starts listening.
     private sealed class ModelWarmup(IServiceProvider services) : IHostedService
@@ -81,6 +81,8 @@ public static class ServiceRegistration
 /// <summary>Where the status strip links to (<c>Links:Grafana</c>, <c>Links:Prometheus</c>).</summary>
 public sealed class MonitoringLinks
 {
+    [Required, Url]
     public string Grafana { get; set; } = "http://localhost:3000";
+    [Required, Url]
     public string Prometheus { get; set; } = "http://localhost:9090";
 }

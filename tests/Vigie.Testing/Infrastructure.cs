@@ -24,6 +24,10 @@ public static class Infrastructure
         Assert.Ignore(reason);
     }
 
+    /// <summary>The build configuration of the running tests (Release or Debug), to run the app built alike.</summary>
+    public static string BuildConfiguration { get; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
     /// <summary>The repository root (the folder holding Vigie.sln), found from the test's output directory.</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Npgsql;
 using Vigie.Stack;
 
 namespace Vigie.Testing;
@@ -29,14 +28,7 @@ public sealed class VigieAppFactory(string connectionString, IReadOnlyDictionary
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.UseEnvironment("Testing");
-        var connection = new NpgsqlConnectionStringBuilder(connectionString);
-        Directory.CreateDirectory(SecretsDirectory);
-        if (!string.IsNullOrEmpty(connection.Password))
-        {
-            File.WriteAllText(Path.Combine(SecretsDirectory, "db_password"), connection.Password + "\n");
-            connection.Password = null;
-        }
-        builder.UseSetting("ConnectionStrings:Vigie", connection.ConnectionString);
+        builder.UseSetting("ConnectionStrings:Vigie", PostgresCluster.HandOverPassword(connectionString, SecretsDirectory));
         builder.UseSetting("Metrics:Port", MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Metrics:Host", "127.0.0.1");
         builder.UseSetting("Logging:Directory", LogDirectory);

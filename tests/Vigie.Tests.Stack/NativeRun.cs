@@ -29,7 +29,7 @@ public static class NativeRun
             RepositoryRoot = Infrastructure.RepositoryRoot,
             StateDirectory = state,
             LogDirectory = Path.Combine(state, "logs"),
-            Configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug",
+            Configuration = Infrastructure.BuildConfiguration,
             DurableDatabase = false,
             FastTimings = fastTimings,
         };

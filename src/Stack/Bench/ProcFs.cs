@@ -70,6 +70,12 @@ public static class ProcFs
         }
     }
 
+    /// <summary>
+    /// Starts VmHWM of <paramref name="pid"/> again from its current VmRSS (writing 5 to clear_refs, Linux 4.0 on), so
+    /// the peak of one request can be read after it.
+    /// </summary>
+    public static void ResetPeakResident(int pid) => File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+
     // The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] state, [1] ppid, … [11] utime,
     // [12] stime, [13] cutime, [14] cstime.
     private static string[]? StatFields(int pid)

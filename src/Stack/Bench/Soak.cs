@@ -62,6 +62,9 @@ public static class Soak
             LogDirectory = Path.Combine(state, "logs"),
             Configuration = options.Configuration,
             DurableDatabase = true,
+            // One load generator whose predictions (--rate) and bursts of feedback could pass the per-client write
+            // limit (2,000/s by default): the soak measures the app under load, not the limiter.
+            AppSettings = new Dictionary<string, string> { ["RateLimits__Writes"] = "0" },
         }, line => console.WriteLine($"  starting {line}"), cancellationToken);
 
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = options.Workers + 4 };

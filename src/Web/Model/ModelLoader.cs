@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.ML;
 
 namespace Vigie.Web.Model;
@@ -12,6 +13,7 @@ public sealed class ModelOptions
     public string? Path { get; set; }
 
     /// <summary>The training data; relative paths are resolved against the app's base directory.</summary>
+    [Required]
     public string DataPath { get; set; } = System.IO.Path.Combine("Data", "penguins.csv");
 }
 

@@ -146,6 +146,20 @@ public sealed class DatabaseOutageTests
         });
     }
 
+    [Test]
+    public void Readiness_during_the_outage_says_database_unreachable_without_the_drivers_message()
+    {
+        var ready = JsonDocument.Parse(_outage["ready"].Body).RootElement;
+        var port = new Npgsql.NpgsqlConnectionStringBuilder(_app.Cluster.AppConnectionString).Port.ToString(CultureInfo.InvariantCulture);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.GetProperty("detail").GetString(), Is.EqualTo("database unreachable"));
+            Assert.That(ready.GetProperty("checks").GetProperty("database").GetProperty("description").GetString(), Is.EqualTo("database unreachable"));
+            // What Npgsql says (host, port, socket error) stays in the log.
+            Assert.That(_outage["ready"].Body, Does.Not.Contain(port).And.Not.Contain("127.0.0.1").And.Not.Contain("onnect").And.Not.Contain("refused"));
+        });
+    }
+
     [TestCase("create")]
     [TestCase("list")]
     [TestCase("get")]

@@ -55,6 +55,25 @@ internal static class RawHttp
         return new Answer(status, headers, body, Stopwatch.GetElapsedTime(started), counting.Written);
     }
 
+    /// <summary>
+    /// Sends <paramref name="head"/> and <paramref name="bodyPart"/>, the start of a longer body the head promises, waits
+    /// <paramref name="wait"/> while the server reads it, then hangs up without reading: a client that gave up. Returns
+    /// how many bytes of an answer had arrived by then (0: the client got nothing).
+    /// </summary>
+    public static async Task<int> AbandonAsync(int port, string head, byte[] bodyPart, TimeSpan wait)
+    {
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.TrimEnd('\r', '\n') + "\r\n\r\n"));
+        await stream.WriteAsync(bodyPart);
+        await stream.FlushAsync();
+        await Task.Delay(wait);
+        var answered = client.Available;
+        client.Close();
+        return answered;
+    }
+
     private static async Task<(int Status, Dictionary<string, string> Headers, string Body)> ReadAnswerAsync(Stream stream, CancellationToken cancellationToken)
     {
         var buffer = new MemoryStream();

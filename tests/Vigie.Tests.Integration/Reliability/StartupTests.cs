@@ -146,6 +146,42 @@ public sealed partial class StartupTests
         }
     }
 
+    [TestCase("Database:ProbeIntervalSeconds", "0")]
+    [TestCase("Database:ConnectTimeoutSeconds", "-1")]
+    [TestCase("Batch:MaxUploadBytes", "-5")]
+    [TestCase("Models:ShadowQueueCapacity", "0")]
+    [TestCase("Metrics:Port", "70000")]
+    [TestCase("Links:Grafana", "not a url")]
+    public void A_setting_out_of_range_stops_start_up_with_a_message_naming_its_key(string key, string value)
+    {
+        // No database is needed: the settings are checked before anything connects.
+        using var factory = new VigieAppFactory("Host=127.0.0.1;Port=1;Database=none;Username=none", new Dictionary<string, string> { [key] = value });
+
+        var failure = Assert.Catch(() => _ = factory.Server);
+
+        var messages = string.Join(" | ", Chain(failure));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Chain(failure).OfType<Microsoft.Extensions.Options.OptionsValidationException>(), Is.Not.Empty, messages);
+            Assert.That(messages, Does.Contain(key), "the message names the configuration key");
+        });
+
+        static IEnumerable<Exception> Chain(Exception? exception)
+        {
+            for (; exception is not null; exception = exception.InnerException)
+            {
+                yield return exception;
+                if (exception is AggregateException aggregate)
+                {
+                    foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
+                    {
+                        yield return inner;
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>How many times each script is in DbUp's journal, by script name.</summary>
     private static async Task<List<long>> JournalAsync(PostgresCluster cluster)
     {

@@ -138,6 +138,25 @@ public sealed partial class ComposeExposureTests
     }
 
     [Test]
+    public void The_web_app_answers_the_host_names_the_monitoring_reaches_it_by_and_no_others()
+    {
+        var allowed = (Compose.Resolved("web", "environment", "AllowedHosts") ?? string.Empty)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Every http://host:8080/ address of the web app in Prometheus' and Alertmanager's configuration.
+        var used = new[] { "prometheus.yml", "alertmanager.yml" }
+            .SelectMany(file => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(Compose.Folder, "prometheus", file)), "https?://([a-z0-9.-]+):8080/"))
+            .Select(m => m.Groups[1].Value)
+            .Distinct()
+            .ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(used, Does.Contain("web"), "the blackbox probe and Alertmanager reach the app as web:8080");
+            Assert.That(allowed, Is.SupersetOf(used).And.SupersetOf(new[] { "localhost", "127.0.0.1" }), $"AllowedHosts of web is '{string.Join(';', allowed)}'");
+            Assert.That(allowed, Does.Not.Contain("*"), "the committed default restricts host names (DNS rebinding)");
+        });
+    }
+
+    [Test]
     public void The_env_file_has_only_well_formed_unique_lines()
     {
         Assert.That(Compose.Env.Problems, Is.Empty);

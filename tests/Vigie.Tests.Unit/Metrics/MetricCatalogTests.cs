@@ -55,6 +55,23 @@ public sealed partial class MetricCatalogTests
         });
     }
 
+    [Test]
+    public async Task Background_failures_start_at_zero_for_every_loop_so_an_alert_sees_the_first_one()
+    {
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var catalog = new VigieMetrics(registry);
+        catalog.RecordBackgroundFailure("database_probe");
+        var text = await ExpositionAsync(registry);
+        Assert.Multiple(() =>
+        {
+            foreach (var loop in VigieMetrics.BackgroundLoops.Where(l => l != "database_probe"))
+            {
+                Assert.That(text, Does.Contain($"vigie_background_failures_total{{loop=\"{loop}\"}} 0"), loop);
+            }
+            Assert.That(text, Does.Contain("vigie_background_failures_total{loop=\"database_probe\"} 1"));
+        });
+    }
+
     [GeneratedRegex(@"^# TYPE (\S+) (\S+)$", RegexOptions.Multiline)]
     private static partial Regex TypeLine();
 }

@@ -5,6 +5,7 @@ public static class AlertPayloadReader
 {
     public const int MaxAlertsPerPayload = 1000;
     private const int MaxTextLength = 4000;
+    private const string NotStorable = "text must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates, which PostgreSQL cannot store";
 
     public static (IReadOnlyList<AlertNotification> Notifications, Dictionary<string, string[]> Errors) Read(AlertmanagerPayload? payload, DateTimeOffset now)
     {
@@ -17,6 +18,10 @@ public static class AlertPayloadReader
         if (payload.Version != "4")
         {
             errors["version"] = [$"Only Alertmanager webhook payload version 4 is understood (got '{payload.Version}')."];
+        }
+        if (payload.Receiver is { } receiver && !IsStorable(receiver))
+        {
+            errors["receiver"] = [NotStorable];
         }
         if (payload.Alerts is not { Count: > 0 })
         {
@@ -58,6 +63,10 @@ public static class AlertPayloadReader
             {
                 problems.Add($"labels and annotations are limited to {MaxTextLength} characters");
             }
+            if (!IsStorable(alert.Fingerprint) || !IsStorable(alert.Status) || !labels.Concat(annotations).All(pair => IsStorable(pair.Key) && IsStorable(pair.Value)))
+            {
+                problems.Add(NotStorable);
+            }
             if (problems.Count > 0)
             {
                 errors[$"alerts[{i}]"] = [string.Join("; ", problems) + "."];
@@ -79,5 +88,32 @@ public static class AlertPayloadReader
                 now));
         }
         return errors.Count > 0 ? ([], errors) : (notifications, errors);
+    }
+
+    // PostgreSQL's text and jsonb refuse U+0000, and a lone surrogate has no UTF-8 form: refused here with a 400, they
+    // would otherwise fail the insert after validation (a 500 Alertmanager would resend forever).
+    private static bool IsStorable(string? text)
+    {
+        if (text is null)
+        {
+            return true;
+        }
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0' || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return true;
     }
 }

@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Alerts;
 
@@ -13,21 +12,15 @@ public sealed class AlertWebhookToken(IConfiguration configuration)
 {
     public const string ConfigurationKey = "alertmanager_token";
 
-    private readonly byte[]? _expected = configuration[ConfigurationKey]?.Trim() is { Length: > 0 } token ? Encoding.UTF8.GetBytes(token) : null;
+    private readonly SharedSecret? _expected = SharedSecret.From(configuration[ConfigurationKey]);
 
     public bool IsConfigured => _expected is not null;
 
-    /// <summary>Compares the presented token in constant time, so its content cannot be guessed from response times.</summary>
-    public bool Accepts(string? authorizationHeader)
-    {
-        const string scheme = "Bearer ";
-        if (_expected is null || authorizationHeader is null || !authorizationHeader.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-        var presented = Encoding.UTF8.GetBytes(authorizationHeader[scheme.Length..].Trim());
-        return CryptographicOperations.FixedTimeEquals(presented, _expected);
-    }
+    /// <summary>
+    /// Compares the presented bearer token in constant time (<see cref="SharedSecret"/>), so neither its content nor
+    /// its length can be learned from response times.
+    /// </summary>
+    public bool Accepts(string? authorizationHeader) => _expected?.MatchesBearer(authorizationHeader) ?? false;
 }
 
 /// <summary>The alert inbox's API: Alertmanager's webhook receiver and the list of firing alerts.</summary>
@@ -41,9 +34,9 @@ public static class AlertsApi
     public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/alerts").WithTags("Alerts");
-        api.MapPost("", ReceiveAsync).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
+        api.MapPost("", ReceiveAsync).RequireRateLimiting(ClientRateLimits.Writes).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
             .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
-        api.MapGet("", (AlertInbox inbox) => TypedResults.Ok(inbox.Firing))
+        api.MapGet("", async (AlertInbox inbox, CancellationToken cancellationToken) => TypedResults.Ok((await inbox.FiringNowAsync(cancellationToken)).Firing))
             .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
         return app;
     }
@@ -82,7 +75,8 @@ public static class AlertsApi
         {
             return TypedResults.ValidationProblem(errors);
         }
-        inbox.Receive(notifications);
+        // Stored before the 200; a database that is down answers 503 (problem+json, Retry-After) and Alertmanager resends.
+        await inbox.ReceiveAsync(notifications, cancellationToken);
         return TypedResults.Ok(new AlertReceipt(notifications.Count));
     }
 

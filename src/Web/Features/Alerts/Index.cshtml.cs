@@ -4,7 +4,7 @@ using Vigie.Web.Infrastructure.Database;
 
 namespace Vigie.Web.Features.Alerts;
 
-/// <summary>The alert inbox: what fires now (from memory, so it shows even while the database is down) and the resolved history.</summary>
+/// <summary>The alert inbox: what fires now (from the table, or from memory while the database is down) and the resolved history.</summary>
 public sealed class IndexModel(AlertInbox inbox, AlertStore store) : PageModel
 {
     public const int PageSize = 20;
@@ -21,11 +21,14 @@ public sealed class IndexModel(AlertInbox inbox, AlertStore store) : PageModel
     /// <summary>True when the history could not be read: the database is unavailable.</summary>
     public bool HistoryUnavailable { get; private set; }
 
-    public int Pending => inbox.PendingCount;
-
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
-        Firing = inbox.Firing;
+        (Firing, var stored) = await inbox.FiringNowAsync(cancellationToken);
+        if (!stored)
+        {
+            HistoryUnavailable = true;
+            return;
+        }
         try
         {
             (Resolved, NextCursor) = await store.ResolvedAsync(Cursor, PageSize, cancellationToken);

@@ -29,9 +29,6 @@ public sealed class BatchCsv : IDisposable
     /// <summary>Longest value accepted in an extra column.</summary>
     public const int MaxExtraValueLength = 1000;
 
-    /// <summary>Rejected lines reported in full; beyond that they are counted only.</summary>
-    public const int MaxReportedErrors = 1000;
-
     private static readonly CsvConfiguration ReadConfiguration = new(CultureInfo.InvariantCulture)
     {
         HasHeaderRecord = true,

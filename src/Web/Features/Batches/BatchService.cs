@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using CsvHelper;
 using Vigie.Metrics;
@@ -7,21 +8,40 @@ using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Batches;
 
-/// <summary>Batch upload limits (<c>Batch:*</c>).</summary>
+/// <summary>Batch upload limits (<c>Batch:*</c>): what one upload may cost the app's memory and the database.</summary>
 public sealed class BatchOptions
 {
     /// <summary>Largest accepted upload in bytes (default 5 MB); larger ones get 413 and store nothing.</summary>
+    [Range(typeof(long), "1", "1073741824")]
     public long MaxUploadBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>
+    /// Most data lines in one upload (default 200,000, twice the benchmark's batch); a file with more gets 413 and stores
+    /// nothing. The byte limit alone lets 5 MB of two-byte lines through: 2.6 million rows to score and store in one
+    /// transaction.
+    /// </summary>
+    public int MaxRows { get; set; } = 200_000;
+
+    /// <summary>
+    /// Rejected lines stored with their reasons, and listed in the answer and on the report page (default 1,000); the
+    /// others are counted only (<c>rejectionsOmitted</c>). Past the first thousand, the reasons repeat themselves, and
+    /// each stored one is a row of <c>batch_rejections</c>.
+    /// </summary>
+    public int MaxStoredRejections { get; set; } = 1_000;
 }
 
-/// <summary>The answer to an upload whose header was usable.</summary>
-public sealed record BatchReport(Guid BatchId, int Accepted, int Rejected, IReadOnlyList<RowError> Errors);
+/// <summary>
+/// The answer to an upload whose header was usable: <see cref="Errors"/> lists the stored rejections, the first in file
+/// order; <see cref="RejectionsOmitted"/> counts the rejected lines beyond them.
+/// </summary>
+public sealed record BatchReport(Guid BatchId, int Accepted, int Rejected, IReadOnlyList<RowError> Errors, int RejectionsOmitted);
 
 /// <summary>Result of an upload.</summary>
 public abstract record BatchOutcome
 {
     public sealed record Stored(BatchReport Report) : BatchOutcome;
     public sealed record TooLarge(long Limit) : BatchOutcome;
+    public sealed record TooManyRows(int Limit) : BatchOutcome;
     public sealed record InvalidFile(string Message) : BatchOutcome;
 }
 
@@ -32,6 +52,12 @@ public abstract record BatchOutcome
 public sealed class BatchService(PredictionService predictions, BatchStore store, BatchOptions options, VigieMetrics metrics, ShadowScorer shadow, ILogger<BatchService> logger)
 {
     public long MaxUploadBytes => options.MaxUploadBytes;
+
+    public int MaxRows => options.MaxRows;
+
+    /// <summary>What the API's problem and the page say of a file over <see cref="BatchOptions.MaxRows"/>.</summary>
+    public static string TooManyRowsMessage(int limit) => string.Create(CultureInfo.InvariantCulture,
+        $"A file may hold at most {limit:N0} rows; this one has more. Nothing was stored: split it into smaller files.");
 
     public async Task<BatchOutcome> UploadAsync(string? fileName, long length, Stream content, CancellationToken cancellationToken)
     {
@@ -67,36 +93,35 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
                 published.Add((result.Species, result.Confidence));
                 return new ScoredLine(row, result, null);
             });
-            var stored = await store.SaveAsync(batch, lines, cancellationToken);
+            var stored = await store.SaveAsync(batch, lines, new BatchLimits(options.MaxRows, options.MaxStoredRejections), cancellationToken);
+            if (stored is null)
+            {
+                return new BatchOutcome.TooManyRows(options.MaxRows);
+            }
 
-            metrics.RecordBatchRows(stored.Accepted, stored.Rejected.Count);
+            metrics.RecordBatchRows(stored.Accepted, stored.Rejected);
             foreach (var (species, confidence) in published)
             {
                 predictions.Published(species, confidence, Channels.Batch, model.Version);
             }
             shadow.OfferBatch(batch.Id);
-            logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected.Count);
-            return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected.Count, stored.Rejected.Take(BatchCsv.MaxReportedErrors).ToList()));
+            logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected);
+            return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected, stored.StoredRejections, stored.RejectionsOmitted));
         }
     }
 
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
 
     public Task<IReadOnlyList<RowError>> RejectionsAsync(Guid id, CancellationToken cancellationToken) =>
-        store.RejectionsAsync(id, BatchCsv.MaxReportedErrors, cancellationToken);
+        store.RejectionsAsync(id, options.MaxStoredRejections, cancellationToken);
 
     /// <summary>
-    /// Writes the results CSV: the line, the extra columns as uploaded (formula-neutralised), the measurements and
-    /// the prediction. Returns false when there is no such batch.
+    /// Writes the results CSV of <paramref name="batch"/> to <paramref name="output"/> as its rows come from the
+    /// database: the line, the extra columns as uploaded (formula-neutralised), the measurements and the prediction.
     /// </summary>
-    public async Task<bool> WriteResultsAsync(Guid id, Stream output, CancellationToken cancellationToken)
+    public async Task WriteResultsAsync(BatchSummary batch, Stream output, CancellationToken cancellationToken)
     {
-        var batch = await store.FindAsync(id, cancellationToken);
-        if (batch is null)
-        {
-            return false;
-        }
-        var rows = await store.ResultsAsync(id, cancellationToken);
+        ArgumentNullException.ThrowIfNull(batch);
         await using var writer = new StreamWriter(output, leaveOpen: true);
         await using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
         csv.WriteField("line");
@@ -110,7 +135,7 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
             csv.WriteField(header);
         }
         await csv.NextRecordAsync();
-        foreach (var row in rows)
+        await store.WriteResultsAsync(batch.Id, async row =>
         {
             var p = row.Prediction;
             csv.WriteField(row.Line);
@@ -131,9 +156,8 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
             csv.WriteField(p.Id);
             csv.WriteField(p.ModelVersion);
             await csv.NextRecordAsync();
-        }
+        }, cancellationToken);
         await csv.FlushAsync();
-        return true;
     }
 
     private static string SafeFileName(string? fileName)

@@ -13,8 +13,15 @@ public sealed record NewBatch(Guid Id, string FileName, IReadOnlyList<string> Ex
 /// <summary>A data line of an upload after scoring: an accepted row with its prediction, or a rejection.</summary>
 public readonly record struct ScoredLine(BatchRow? Row, SpeciesPrediction? Result, RowError? Error);
 
-/// <summary>What a committed batch holds: the rows stored, and every rejected line in file order.</summary>
-public sealed record StoredBatch(int Accepted, IReadOnlyList<RowError> Rejected);
+/// <summary>What a committed batch holds: the rows stored, the count of rejected lines and the first of them, in file order.</summary>
+public sealed record StoredBatch(int Accepted, int Rejected, IReadOnlyList<RowError> StoredRejections)
+{
+    /// <summary>Rejected lines counted but not stored.</summary>
+    public int RejectionsOmitted => Rejected - StoredRejections.Count;
+}
+
+/// <summary>How much one upload may store: its data lines, and the rejected lines kept with their reasons.</summary>
+public readonly record struct BatchLimits(int MaxRows, int MaxStoredRejections);
 
 /// <summary>A stored batch as its report shows it.</summary>
 public sealed record BatchSummary(Guid Id, string FileName, int AcceptedRows, int RejectedRows, string ModelVersion, DateTimeOffset CreatedAt, IReadOnlyList<string> ExtraColumns);
@@ -26,11 +33,13 @@ public sealed record BatchResultRow(int Line, string[] ExtraValues, Prediction P
 public sealed class BatchStore(VigieDatabase database)
 {
     /// <summary>
-    /// Stores the batch, its predictions and its rejections in one transaction. <paramref name="lines"/> is read while
-    /// the predictions stream to PostgreSQL through binary COPY, so parsing and scoring here overlap with PostgreSQL
-    /// storing the rows before them; until the commit nobody sees any of it, and a failure stores nothing.
+    /// Stores the batch, its predictions and the first <see cref="BatchLimits.MaxStoredRejections"/> rejections in one
+    /// transaction; the other rejections are counted only. <paramref name="lines"/> is read while the predictions stream
+    /// to PostgreSQL through binary COPY, so parsing and scoring here overlap with PostgreSQL storing the rows before them;
+    /// until the commit nobody sees any of it, and a failure stores nothing. Returns null, having stored nothing, when
+    /// there are more than <see cref="BatchLimits.MaxRows"/> lines: reading stops at the first one over.
     /// </summary>
-    public Task<StoredBatch> SaveAsync(NewBatch batch, IEnumerable<ScoredLine> lines, CancellationToken cancellationToken)
+    public Task<StoredBatch?> SaveAsync(NewBatch batch, IEnumerable<ScoredLine> lines, BatchLimits limits, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(lines);
@@ -46,7 +55,8 @@ public sealed class BatchStore(VigieDatabase database)
                 transaction, cancellationToken: cancellationToken));
 
             var accepted = 0;
-            var rejected = new List<RowError>();
+            var rejected = 0;
+            var storedRejections = new List<RowError>();
             await using (var rows = await connection.BeginBinaryImportAsync("""
                 COPY predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
                                   probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version,
@@ -56,6 +66,11 @@ public sealed class BatchStore(VigieDatabase database)
             {
                 foreach (var line in lines)
                 {
+                    if (accepted + rejected == limits.MaxRows)
+                    {
+                        // Disposing the importer unfinished cancels the COPY; the transaction is rolled back unused.
+                        return null;
+                    }
                     if (line is { Row: { } row, Result: { } result })
                     {
                         await WriteRowAsync(rows, batch, row, result, cancellationToken);
@@ -63,7 +78,11 @@ public sealed class BatchStore(VigieDatabase database)
                     }
                     else
                     {
-                        rejected.Add(line.Error ?? throw new ArgumentException("A line is either scored or rejected.", nameof(lines)));
+                        var error = line.Error ?? throw new ArgumentException("A line is either scored or rejected.", nameof(lines));
+                        if (rejected++ < limits.MaxStoredRejections)
+                        {
+                            storedRejections.Add(error);
+                        }
                     }
                 }
                 await rows.CompleteAsync(cancellationToken);
@@ -72,7 +91,7 @@ public sealed class BatchStore(VigieDatabase database)
             await using (var rejections = await connection.BeginBinaryImportAsync(
                 "COPY batch_rejections (batch_id, line, message) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
-                foreach (var error in rejected)
+                foreach (var error in storedRejections)
                 {
                     await rejections.StartRowAsync(cancellationToken);
                     await rejections.WriteAsync(batch.Id, NpgsqlDbType.Uuid, cancellationToken);
@@ -83,10 +102,10 @@ public sealed class BatchStore(VigieDatabase database)
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE batches SET accepted_rows = @accepted, rejected_rows = @Count WHERE id = @Id",
-                new { accepted, rejected.Count, batch.Id }, transaction, cancellationToken: cancellationToken));
+                "UPDATE batches SET accepted_rows = @accepted, rejected_rows = @rejected WHERE id = @Id",
+                new { accepted, rejected, batch.Id }, transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
-            return new StoredBatch(accepted, rejected);
+            return (StoredBatch?)new StoredBatch(accepted, rejected, storedRejections);
         }, cancellationToken);
     }
 
@@ -134,18 +153,32 @@ public sealed class BatchStore(VigieDatabase database)
             "SELECT line AS Line, message AS Message FROM batch_rejections WHERE batch_id = @id ORDER BY line LIMIT @limit",
             new { id, limit }, cancellationToken: cancellationToken))).ToList(), cancellationToken);
 
-    /// <summary>Streams the batch's stored rows in line order.</summary>
-    public Task<IReadOnlyList<BatchResultRow>> ResultsAsync(Guid id, CancellationToken cancellationToken) =>
-        database.RunAsync("get_batch", async connection =>
+    /// <summary>
+    /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
+    /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
+    /// </summary>
+    public Task<int> WriteResultsAsync(Guid id, Func<BatchResultRow, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return database.RunAsync("get_batch", async connection =>
         {
-            var rows = await connection.QueryAsync<PredictionStore.PredictionRow, BatchLine, BatchResultRow>(new CommandDefinition($"""
+            await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition($"""
                 SELECT {PredictionStore.Columns}, batch_line, batch_extra_values
                 FROM predictions WHERE batch_id = @id ORDER BY batch_line
-                """, new { id }, cancellationToken: cancellationToken),
-                (prediction, line) => new BatchResultRow(line.batch_line, line.batch_extra_values ?? [], PredictionStore.ToPrediction(prediction)),
-                splitOn: "batch_line");
-            return (IReadOnlyList<BatchResultRow>)rows.ToList();
+                """, new { id }, cancellationToken: cancellationToken));
+            var line = reader.GetOrdinal("batch_line");
+            var extraValues = reader.GetOrdinal("batch_extra_values");
+            var prediction = reader.GetRowParser<PredictionStore.PredictionRow>(startIndex: 0, length: line);
+            var rows = 0;
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var extras = await reader.IsDBNullAsync(extraValues, cancellationToken) ? [] : reader.GetFieldValue<string[]>(extraValues);
+                await write(new BatchResultRow(reader.GetInt32(line), extras, PredictionStore.ToPrediction(prediction(reader))));
+                rows++;
+            }
+            return rows;
         }, cancellationToken);
+    }
 
 #pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration
     // Classes with setters, not positional records: Dapper cannot match text[] columns to constructor parameters.
@@ -158,12 +191,6 @@ public sealed class BatchStore(VigieDatabase database)
         public string model_version { get; set; } = "";
         public DateTime created_at { get; set; }
         public string[] extra_columns { get; set; } = [];
-    }
-
-    private sealed class BatchLine
-    {
-        public int batch_line { get; set; }
-        public string[]? batch_extra_values { get; set; }
     }
 #pragma warning restore IDE1006, CA1707
 }

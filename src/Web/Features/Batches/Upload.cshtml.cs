@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Batches;
 
 /// <summary>CSV batch upload: the form, the report of the stored batch (post/redirect/get), and its results CSV.</summary>
 [Vigie.Web.Infrastructure.Http.RejectOversizeForm]
+[EnableRateLimiting(ClientRateLimits.Uploads)]
 public sealed class UploadModel(BatchService batches) : PageModel
 {
     [BindProperty]
@@ -15,7 +18,13 @@ public sealed class UploadModel(BatchService batches) : PageModel
 
     public BatchSummary? Batch { get; private set; }
 
+    /// <summary>The stored rejections, the first of the batch in file order.</summary>
     public IReadOnlyList<RowError> Rejections { get; private set; } = [];
+
+    /// <summary>Rejected lines counted but not stored (beyond <c>Batch:MaxStoredRejections</c>).</summary>
+    public int RejectionsOmitted => Batch is null ? 0 : Batch.RejectedRows - Rejections.Count;
+
+    public int MaxRows => batches.MaxRows;
 
     public long MaxUploadBytes => batches.MaxUploadBytes;
 
@@ -48,6 +57,10 @@ public sealed class UploadModel(BatchService batches) : PageModel
             case BatchOutcome.TooLarge tooLarge:
                 Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
                 ModelState.AddModelError(nameof(Upload), $"The file is larger than the {tooLarge.Limit / 1024.0 / 1024.0:0.#} MB limit; nothing was stored.");
+                return Page();
+            case BatchOutcome.TooManyRows tooMany:
+                Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                ModelState.AddModelError(nameof(Upload), BatchService.TooManyRowsMessage(tooMany.Limit));
                 return Page();
             case BatchOutcome.InvalidFile invalid:
                 ModelState.AddModelError(nameof(Upload), invalid.Message + " Nothing was stored.");

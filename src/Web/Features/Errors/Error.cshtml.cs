@@ -36,6 +36,7 @@ public sealed class ErrorModel : PageModel
                 StatusCodes.Status404NotFound => ("Page not found", "There is nothing at this address. The prediction may not exist."),
                 StatusCodes.Status400BadRequest => ("Bad request", "The request could not be understood. Reload the page and try again."),
                 StatusCodes.Status413PayloadTooLarge => ("Upload too large", "What was sent is larger than the server accepts; nothing was stored."),
+                StatusCodes.Status429TooManyRequests => ("Too many requests", "This address sent more of these requests than the server accepts in a short time; nothing was stored. Try again in a minute."),
                 _ => ("Something went wrong", "The request could not be completed."),
             };
         }

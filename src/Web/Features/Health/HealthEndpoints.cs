@@ -10,6 +10,8 @@ namespace Vigie.Web.Features.Health;
 /// <summary>
 /// <c>/health/live</c>: the process answers (no dependency, so an orchestrator never restarts the app for a database outage).
 /// <c>/health/ready</c>: the database answers and is migrated, and a model is loaded; 503 problem+json otherwise.
+/// Both are anonymous, so they answer fixed descriptions ("database unreachable", "migrations pending", "model loading");
+/// why a check failed (a driver's message names hosts, ports and users) goes to the log only.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -30,9 +32,16 @@ public static class HealthEndpoints
         return app;
     }
 
+    /// <summary>Description of a check that threw: the health check service would otherwise answer the exception's message.</summary>
+    internal const string CheckFailed = "check failed";
+
     private static Task WriteAsync(HttpContext context, HealthReport report)
     {
-        var checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description });
+        foreach (var (name, entry) in report.Entries.Where(e => e.Value.Exception is not null))
+        {
+            context.RequestServices.GetRequiredService<ILogger<HealthReport>>().LogWarning(entry.Exception, "Readiness check {Check} failed", name);
+        }
+        var checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = Description(e.Value) });
         if (report.Status == HealthStatus.Healthy)
         {
             context.Response.ContentType = "application/json";
@@ -44,12 +53,14 @@ public static class HealthEndpoints
             type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
             title = "Not ready",
             status = context.Response.StatusCode,
-            detail = string.Join(" ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => $"{e.Key}: {e.Value.Description}")),
+            detail = string.Join("; ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => Description(e.Value))),
             checks,
         }));
     }
 
-    private sealed class DatabaseHealthCheck(VigieDatabase database, DatabaseStatus status) : IHealthCheck
+    private static string? Description(HealthReportEntry entry) => entry.Exception is null ? entry.Description : CheckFailed;
+
+    private sealed class DatabaseHealthCheck(VigieDatabase database, DatabaseStatus status, ILogger<DatabaseHealthCheck> logger) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -59,9 +70,11 @@ public static class HealthEndpoints
             }
             catch (DatabaseUnavailableException ex)
             {
-                return HealthCheckResult.Unhealthy($"unreachable ({ex.InnerException?.Message})");
+                // A warning, not an error: the outage itself is logged once at ERROR by the probe; this says why a readiness call failed.
+                logger.LogWarning("Readiness: database unreachable: {Reason}", ex.InnerException?.Message);
+                return HealthCheckResult.Unhealthy("database unreachable");
             }
-            return status.Migrated ? HealthCheckResult.Healthy("reachable and migrated") : HealthCheckResult.Unhealthy("reachable, migrations not applied yet");
+            return status.Migrated ? HealthCheckResult.Healthy("database reachable and migrated") : HealthCheckResult.Unhealthy("migrations pending");
         }
     }
 
@@ -70,6 +83,7 @@ public static class HealthEndpoints
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(models.Active is { } active
                 ? HealthCheckResult.Healthy($"model {active.Version} loaded")
-                : HealthCheckResult.Unhealthy("no model loaded yet: the active version is loaded from the model registry once the database answers"));
+                // The active version is loaded from the model registry once the database answers.
+                : HealthCheckResult.Unhealthy("model loading"));
     }
 }

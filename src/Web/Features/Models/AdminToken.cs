@@ -1,13 +1,15 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Models;
 
 /// <summary>
 /// The admin token that guards every model-changing action: configuration key <c>admin_token</c>, read in compose
 /// from the secret file <c>/run/secrets/admin_token</c> (KeyPerFile provider; generated into <c>secrets/admin_token</c>
-/// by build.cake). Comparisons are constant-time. Without a configured token every admin action is refused.
+/// by build.cake). Comparisons are constant-time (<see cref="SharedSecret"/>). Without a configured token every admin
+/// action is refused.
 /// </summary>
 public sealed class AdminToken
 {
@@ -19,7 +21,7 @@ public sealed class AdminToken
 
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
-    private readonly byte[]? _tokenHash;
+    private readonly SharedSecret? _token;
     private readonly byte[]? _sessionKey;
     private readonly TimeProvider _clock;
 
@@ -30,7 +32,7 @@ public sealed class AdminToken
         var token = configuration[Key]?.Trim();
         if (!string.IsNullOrEmpty(token))
         {
-            _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
+            _token = SharedSecret.From(token);
             // The cookie is signed with a key derived from the token: every instance sharing the token accepts it,
             // and changing the token ends every session.
             _sessionKey = HMACSHA256.HashData(Encoding.UTF8.GetBytes(token), "vigie-admin-session"u8);
@@ -38,25 +40,16 @@ public sealed class AdminToken
     }
 
     /// <summary>False when no token is configured: admin actions are then disabled.</summary>
-    public bool IsConfigured => _tokenHash is not null;
+    public bool IsConfigured => _token is not null;
 
-    /// <summary>Constant-time check of a presented token (both sides hashed first, so the length leaks nothing either).</summary>
-    public bool Matches(string? presented)
-    {
-        if (_tokenHash is null || string.IsNullOrEmpty(presented))
-        {
-            return false;
-        }
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented.Trim())), _tokenHash);
-    }
+    /// <summary>Constant-time check of a presented token.</summary>
+    public bool Matches(string? presented) => _token?.Matches(presented) ?? false;
 
     /// <summary>True when the request carries <c>Authorization: Bearer &lt;token&gt;</c> with the admin token.</summary>
     public bool Authorizes(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var header = request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && Matches(header[scheme.Length..]);
+        return _token?.MatchesBearer(request.Headers.Authorization.ToString()) ?? false;
     }
 
     /// <summary>A session cookie value: expiry and its HMAC under the token-derived key.</summary>

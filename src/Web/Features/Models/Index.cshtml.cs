@@ -1,14 +1,16 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Models;
 
 /// <summary>
 /// The model registry side by side, and for an admin the lifecycle actions (train, shadow, promote, rollback). The admin
 /// token is entered once; the page then keeps a signed session in an HttpOnly, SameSite=Strict cookie. Every action is
-/// a POST with an antiforgery token and goes through <see cref="ModelLifecycle"/>, as the API does.
+/// a POST with an antiforgery token and goes through <see cref="ModelLifecycle"/>, as the API does. Sign-in attempts
+/// are limited per client (<see cref="SignInThrottle"/>): beyond the limit the form says when to try again (429).
 /// </summary>
-public sealed class IndexModel(ModelLifecycle models, AdminToken admin) : PageModel
+public sealed class IndexModel(ModelLifecycle models, AdminToken admin, SignInThrottle signIns) : PageModel
 {
     public ModelRegistryView? Registry { get; private set; }
 
@@ -38,6 +40,12 @@ public sealed class IndexModel(ModelLifecycle models, AdminToken admin) : PageMo
 
     public async Task<IActionResult> OnPostLoginAsync(CancellationToken cancellationToken)
     {
+        if (signIns.Refuse(HttpContext) is { } seconds)
+        {
+            ModelState.AddModelError(nameof(Token), $"Too many sign-in attempts from this address: try again in {seconds} s.");
+            await LoadAsync(cancellationToken);
+            return Page();
+        }
         if (!admin.Matches(Token))
         {
             ModelState.AddModelError(nameof(Token), admin.IsConfigured ? "That is not the admin token." : "No admin token is configured.");

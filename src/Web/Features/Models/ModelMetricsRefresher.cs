@@ -1,4 +1,6 @@
 using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Models;
@@ -8,7 +10,7 @@ namespace Vigie.Web.Features.Models;
 /// versions): candidate accuracy, shadow agreement and live accuracy from feedback. Read from PostgreSQL, so the
 /// gauges cover every instance's predictions and survive restarts; every instance publishes the same values.
 /// </summary>
-public sealed class ModelMetricsRefresher(ModelRegistryStore store, ModelHolder holder, ModelLifecycleOptions options, VigieMetrics metrics, ILogger<ModelMetricsRefresher> logger) : BackgroundService
+public sealed class ModelMetricsRefresher(ModelRegistryStore store, ModelHolder holder, ModelLifecycleOptions options, VigieMetrics metrics, BackgroundLoops loops, ILogger<ModelMetricsRefresher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,9 +27,14 @@ public sealed class ModelMetricsRefresher(ModelRegistryStore store, ModelHolder 
                 {
                     await RefreshAsync(stoppingToken);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (DatabaseUnavailableException ex)
                 {
                     logger.LogDebug("Model metrics not refreshed: {Reason}", ex.Message);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The gauges keep their last values; the next tick tries again.
+                    loops.Failed("model_metrics_refresher", ex, logger);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));

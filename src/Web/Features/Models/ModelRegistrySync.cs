@@ -1,6 +1,7 @@
 using Npgsql;
 using Vigie.Metrics;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Models;
@@ -31,6 +32,7 @@ public sealed class ModelRegistrySync(
     PenguinDataSet data,
     ModelLifecycleOptions options,
     VigieMetrics metrics,
+    BackgroundLoops loops,
     ILogger<ModelRegistrySync> logger) : BackgroundService
 {
     // A typical Adelie: scoring it once warms a freshly loaded model's pipeline before it serves.
@@ -68,13 +70,13 @@ public sealed class ModelRegistrySync(
             {
                 // Never let the service die: an outage or a bad version is logged and the registry polled again.
                 _listening = false;
-                if (ex is NpgsqlException or DatabaseUnavailableException or TimeoutException)
+                if (ex is DatabaseUnavailableException || VigieDatabase.IsUnavailable(ex))
                 {
                     logger.LogWarning("Model registry unreachable ({Reason}); polling every {Seconds:F0} s until it answers", ex.Message, interval.TotalSeconds);
                 }
                 else
                 {
-                    logger.LogError(ex, "Model registry sync failed; retrying in {Seconds:F0} s", interval.TotalSeconds);
+                    loops.Failed("model_registry_sync", ex, logger);
                 }
             }
             await Task.Delay(interval, stoppingToken);

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Dapper;
 using Vigie.Metrics;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Models;
@@ -131,6 +132,7 @@ public sealed class ModelTrainingWorker(
     PenguinDataSet data,
     ModelLifecycleOptions options,
     VigieMetrics metrics,
+    BackgroundLoops loops,
     ILogger<ModelTrainingWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
@@ -141,7 +143,15 @@ public sealed class ModelTrainingWorker(
         {
             await foreach (var id in training.Queue.ReadAllAsync(stoppingToken))
             {
-                await RunAsync(id, stoppingToken);
+                try
+                {
+                    await RunAsync(id, stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The run itself is recorded as failed (or given up once its heartbeat is old); the next run is taken.
+                    loops.Failed("model_training", ex, logger);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -183,9 +193,10 @@ public sealed class ModelTrainingWorker(
             {
                 await training.FinishAsync(id, null, null, ex.Message, stoppingToken);
             }
-            catch (DatabaseUnavailableException)
+            catch (Exception finishFailed) when (!stoppingToken.IsCancellationRequested)
             {
                 // The run is given up by the next request once its heartbeat is old.
+                logger.LogWarning("Training run {RunId}: its failure could not be recorded ({Reason})", id, finishFailed.Message);
             }
         }
         finally
@@ -216,7 +227,7 @@ public sealed class ModelTrainingWorker(
                 {
                     await training.HeartbeatAsync(id, cancellationToken);
                 }
-                catch (DatabaseUnavailableException ex)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     logger.LogWarning("Training run {RunId}: heartbeat failed ({Reason})", id, ex.Message);
                 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Models;
 
@@ -16,7 +17,7 @@ public static class ModelsApi
         api.MapGet("/training", LatestRunAsync).WithName("GetLatestTrainingRun").WithSummary("The newest retraining run and its progress.");
         api.MapGet("/training/{id:long}", RunAsync).WithName("GetTrainingRun");
 
-        var admin = api.MapGroup("").AddEndpointFilter<RequireAdminToken>();
+        var admin = api.MapGroup("").AddEndpointFilter<RequireAdminToken>().RequireRateLimiting(ClientRateLimits.Writes);
         admin.MapPost("/train", TrainAsync).WithName("TrainModel")
             .WithSummary("Queues a retraining run on the base data plus feedback (202); 409 while one is queued or running.");
         admin.MapPost("/{version}/shadow", ShadowAsync).WithName("ShadowModel")

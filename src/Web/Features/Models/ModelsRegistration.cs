@@ -1,3 +1,5 @@
+using Vigie.Web.Infrastructure.Configuration;
+
 namespace Vigie.Web.Features.Models;
 
 /// <summary>Wires the model lifecycle: registry, sync, retraining, shadow scoring, metrics and the admin token.</summary>
@@ -5,7 +7,7 @@ public static class ModelsRegistration
 {
     public static IServiceCollection AddVigieModelLifecycle(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(configuration.GetSection("Models").Get<ModelLifecycleOptions>() ?? new ModelLifecycleOptions());
+        services.AddValidatedOptions<ModelLifecycleOptions>(configuration, "Models");
         services.AddSingleton<AdminToken>();
         services.AddSingleton<RequireAdminToken>();
         services.AddSingleton<ModelRegistryStore>();

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Dapper;
 using Vigie.Metrics;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Models;
@@ -77,15 +78,17 @@ public sealed class ShadowScorer
 /// Scores queued predictions with the model in shadow, in batches (up to 500 rows or 200 ms), and records them in
 /// <c>shadow_predictions</c> with one statement per batch, counting agreement with the answer that was given.
 /// </summary>
-public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase database, VigieMetrics metrics, ILogger<ShadowScoringWorker> logger) : BackgroundService
+public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase database, VigieMetrics metrics, BackgroundLoops loops, ILogger<ShadowScoringWorker> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
+    private const string Loop = "shadow_scoring";
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reader = scorer.Queue;
         var pending = new List<ShadowWork>(MaxBatch);
+        var backoff = BackgroundLoops.NewBackoff();
         try
         {
             while (await reader.WaitToReadAsync(stoppingToken))
@@ -97,19 +100,26 @@ public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase datab
                     await Task.Delay(Window, stoppingToken);
                     Drain(reader, pending);
                 }
+                var delay = TimeSpan.Zero;
                 try
                 {
                     await ScoreAsync(pending, stoppingToken);
+                    backoff.Reset();
                 }
                 catch (DatabaseUnavailableException ex)
                 {
                     logger.LogWarning("Shadow scores of {Count} predictions not recorded: {Reason}", pending.Count, ex.Message);
+                    delay = backoff.Failed();
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    logger.LogError(ex, "Shadow scoring of {Count} predictions failed", pending.Count);
+                    // One bad batch is given up (shadow scores are a sample, never an answer): the next one is scored.
+                    logger.LogWarning("Shadow scores of {Count} predictions not recorded", pending.Count);
+                    loops.Failed(Loop, ex, logger);
+                    delay = backoff.Failed();
                 }
                 pending.Clear();
+                await Task.Delay(delay, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,9 +1,14 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Vigie.Web.Infrastructure.Http;
 
 namespace Vigie.Web.Features.Predictions;
 
-/// <summary>The home page: one prediction from the form, then the prediction's page (post/redirect/get).</summary>
+/// <summary>
+/// The home page: one prediction from the form, then the prediction's page (post/redirect/get). When it cannot be
+/// stored now (database unreachable, queue full, model not loaded) the form comes back with the values typed and the
+/// reason above the fields, answered 503.
+/// </summary>
 [Vigie.Web.Infrastructure.Http.RejectOversizeForm]
 public sealed class PredictModel(PredictionService predictions) : PageModel
 {
@@ -20,7 +25,19 @@ public sealed class PredictModel(PredictionService predictions) : PageModel
         {
             return Page();
         }
-        switch (await predictions.PredictAsync(Input.ToRequest(), Channels.Form, cancellationToken))
+        PredictionOutcome outcome;
+        try
+        {
+            outcome = await predictions.PredictAsync(Input.ToRequest(), Channels.Form, cancellationToken);
+        }
+        catch (Exception ex) when (ProblemResponses.Describe(ex) is { Status: StatusCodes.Status503ServiceUnavailable } unavailable)
+        {
+            ModelState.AddModelError(string.Empty, $"{unavailable.Title}: {unavailable.Detail}");
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Response.Headers.RetryAfter = "5";
+            return Page();
+        }
+        switch (outcome)
         {
             case PredictionOutcome.Created created:
                 return RedirectToPage("Details", new { id = created.Prediction.Id });

@@ -13,6 +13,12 @@ namespace Vigie.Web.Features.Predictions;
 /// unavailable). PostgreSQL's per-statement work (executor start-up, the table's CHECK expressions, commit) is then
 /// paid once per group: for 16 rows, about a sixth of its CPU per row of single-row inserts (pgbench, durable cluster).
 /// Under light load a group is one prediction, at the cost of one hand-over between tasks.
+/// <para>
+/// The queue is bounded (<c>Database:PredictionQueueCapacity</c>): beyond it a prediction is refused at once with
+/// <see cref="PredictionQueueFullException"/> (503). While the probe knows the database is unreachable, a prediction
+/// is refused at once (<see cref="DatabaseUnavailableException"/>, 503) rather than queued behind connection attempts
+/// that each wait for the connect timeout; so is a queued group whose turn comes during the outage.
+/// </para>
 /// </summary>
 public sealed class PredictionWriter : IAsyncDisposable
 {
@@ -29,24 +35,46 @@ public sealed class PredictionWriter : IAsyncDisposable
         RETURNING id, created_at
         """;
 
+    private const string Operation = "insert_prediction";
+
     private readonly VigieDatabase _database;
+    private readonly DatabaseStatus _status;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
     private readonly Task[] _writers;
+    // Predictions queued and not yet taken by a writer. Counted beside the lock-free unbounded channel rather than with
+    // a bounded channel, whose every write and read takes a lock on the hot path.
+    private int _waiting;
 
-    public PredictionWriter(VigieDatabase database)
+    public PredictionWriter(VigieDatabase database, DatabaseStatus status, DatabaseOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _database = database;
+        _status = status;
+        Capacity = Math.Max(1, options.PredictionQueueCapacity);
         // A few statements in flight at once: PostgreSQL works on one while another waits for its WAL flush.
         _writers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 2, 8)).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
-    /// <summary>Stores <paramref name="prediction"/>; completes once it is committed, with its id and creation time.</summary>
+    /// <summary>How many predictions may wait for the group insert at once.</summary>
+    public int Capacity { get; }
+
+    /// <summary>
+    /// Stores <paramref name="prediction"/>; completes once it is committed, with its id and creation time. Throws at
+    /// once when the database is known to be unreachable or the queue is full.
+    /// </summary>
     public Task<(long Id, DateTimeOffset CreatedAt)> InsertAsync(NewPrediction prediction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prediction);
+        _status.ThrowIfUnavailable(Operation);
+        if (Interlocked.Increment(ref _waiting) > Capacity)
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw new PredictionQueueFullException(Capacity);
+        }
         var pending = new Pending(prediction, cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
+            Interlocked.Decrement(ref _waiting);
             throw new ObjectDisposedException(nameof(PredictionWriter), "The app is stopping.");
         }
         return pending.Completion.Task;
@@ -61,6 +89,7 @@ public sealed class PredictionWriter : IAsyncDisposable
             group.Clear();
             while (group.Count < MaxGroup && reader.TryRead(out var pending))
             {
+                Interlocked.Decrement(ref _waiting);
                 // A request given up before its turn is not written; once taken, a prediction is written whatever happens to its request.
                 if (pending.Cancellation.IsCancellationRequested)
                 {
@@ -77,7 +106,9 @@ public sealed class PredictionWriter : IAsyncDisposable
             }
             try
             {
-                var stored = await _database.RunAsync("insert_prediction", connection => InsertAsync(connection, group), CancellationToken.None);
+                // Queued before the probe noticed an outage: refused now rather than after a connect timeout.
+                _status.ThrowIfUnavailable(Operation);
+                var stored = await _database.RunAsync(Operation, connection => InsertAsync(connection, group), CancellationToken.None);
                 for (var i = 0; i < group.Count; i++)
                 {
                     group[i].Completion.TrySetResult(stored[i]);
@@ -153,4 +184,11 @@ public sealed class PredictionWriter : IAsyncDisposable
         public CancellationToken Cancellation { get; } = cancellation;
         public TaskCompletionSource<(long Id, DateTimeOffset CreatedAt)> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+}
+
+/// <summary>The group insert's queue is full (<c>Database:PredictionQueueCapacity</c>): the prediction was refused, not stored; answered 503.</summary>
+public sealed class PredictionQueueFullException(int capacity)
+    : Exception($"{capacity} predictions are already waiting to be stored; nothing was stored.")
+{
+    public int Capacity { get; } = capacity;
 }

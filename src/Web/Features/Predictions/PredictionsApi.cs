@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Features.Batches;
+using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -9,14 +11,22 @@ public sealed record FeedbackRequest(string? ActualSpecies);
 /// <summary>The JSON API of predictions: endpoints map HTTP to <see cref="PredictionService"/> and <see cref="BatchService"/> and back.</summary>
 public static class PredictionsApi
 {
+    /// <summary>
+    /// Largest JSON body of a prediction or a feedback (64 KB; either is a few hundred bytes). Without it the batch upload
+    /// limit that Kestrel applies to every request holds: a 5 MB body of unknown properties cost the JSON reader 24 MB.
+    /// </summary>
+    public const int MaxJsonBodyBytes = 64 * 1024;
+
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapPost("", CreateAsync).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.");
+        api.MapPost("", CreateAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
         api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
-        api.MapPost("/{id:long}/feedback", FeedbackAsync).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).");
-        api.MapPost("/batch", BatchAsync).WithName("UploadBatch").DisableAntiforgery()
+        api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
+        api.MapPost("/batch", BatchAsync).RequireRateLimiting(ClientRateLimits.Uploads).WithName("UploadBatch").DisableAntiforgery()
             .WithSummary("Predicts every row of a CSV upload (multipart field 'file').");
         app.MapGet("/api/batches/{id:guid}/results.csv", BatchResultsAsync).WithTags("Predictions").WithName("BatchResults");
         return app;
@@ -62,21 +72,18 @@ public static class PredictionsApi
         {
             BatchOutcome.Stored stored => TypedResults.Ok(stored.Report),
             BatchOutcome.TooLarge tooLarge => TooLarge(tooLarge.Limit),
+            BatchOutcome.TooManyRows tooMany => TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too many rows",
+                detail: BatchService.TooManyRowsMessage(tooMany.Limit)),
             BatchOutcome.InvalidFile invalid => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid CSV file", detail: invalid.Message),
             var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
         };
     }
 
-    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, HttpContext context, CancellationToken cancellationToken)
-    {
-        var buffer = new MemoryStream();
-        if (!await batches.WriteResultsAsync(id, buffer, cancellationToken))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
-        }
-        buffer.Position = 0;
-        return TypedResults.File(buffer, "text/csv; charset=utf-8", $"vigie-batch-{id}.csv");
-    }
+    /// <summary>The results stream to the client as they are read: a 404 is only possible before the first byte.</summary>
+    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, CancellationToken cancellationToken) =>
+        await batches.FindAsync(id, cancellationToken) is { } batch
+            ? TypedResults.Stream(body => batches.WriteResultsAsync(batch, body, cancellationToken), "text/csv; charset=utf-8", $"vigie-batch-{id}.csv")
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
 
     /// <summary>413 problem for an upload over the configured limit.</summary>
     internal static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(

@@ -1,6 +1,7 @@
 using DbUp;
 using DbUp.Engine.Output;
 using Npgsql;
+using Vigie.Web.Infrastructure.Hosting;
 
 namespace Vigie.Web.Infrastructure.Database;
 
@@ -9,7 +10,7 @@ namespace Vigie.Web.Infrastructure.Database;
 /// exponential back-off until PostgreSQL answers. An advisory lock makes two instances starting at once run the
 /// migrations one after the other: the second finds nothing left to do.
 /// </summary>
-internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, DatabaseStatus status, ILogger<DatabaseMigrator> logger) : BackgroundService
+internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, DatabaseStatus status, BackgroundLoops loops, ILogger<DatabaseMigrator> logger) : BackgroundService
 {
     // Arbitrary but fixed: identifies "Vigie schema migration" among advisory locks.
     internal const long MigrationLockKey = 0x5649474945;
@@ -26,9 +27,18 @@ internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, DatabaseStat
                 status.MarkMigrated();
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning("Migration attempt {Attempt} failed ({Reason}); retrying in {DelaySeconds:F1} s", attempt, ex.Message, delay.TotalSeconds);
+                if (VigieDatabase.IsUnavailable(ex))
+                {
+                    // Not there yet (refused, starting up): the expected case at start-up.
+                    logger.LogWarning("Migration attempt {Attempt} failed ({Reason}); retrying in {DelaySeconds:F1} s", attempt, ex.Message, delay.TotalSeconds);
+                }
+                else
+                {
+                    // A refused password, a failing script: the app stays up (live, answering 503) and keeps trying.
+                    loops.Failed("database_migrator", ex, logger);
+                }
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
             }

@@ -1,4 +1,5 @@
 using Npgsql;
+using Vigie.Web.Infrastructure.Configuration;
 
 namespace Vigie.Web.Infrastructure.Database;
 
@@ -14,11 +15,21 @@ public static class DatabaseRegistration
     /// </summary>
     public static IServiceCollection AddVigieDatabase(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
-        services.AddSingleton(options);
-        var builder = new NpgsqlConnectionStringBuilder(
-            configuration.GetConnectionString("Vigie")
-            ?? throw new InvalidOperationException("ConnectionStrings:Vigie is not configured."))
+        services.AddValidatedOptions<DatabaseOptions>(configuration, "Database");
+        var connectionString = configuration.GetConnectionString("Vigie")
+            ?? throw new InvalidOperationException("ConnectionStrings:Vigie is not configured.");
+        var password = configuration[PasswordKey];
+        services.AddSingleton(provider => NpgsqlDataSource.Create(ConnectionString(connectionString, password, provider.GetRequiredService<DatabaseOptions>())));
+        services.AddSingleton<VigieDatabase>();
+        services.AddSingleton<DatabaseStatus>();
+        services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService<DatabaseProbe>();
+        return services;
+    }
+
+    private static string ConnectionString(string configured, string? password, DatabaseOptions options)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(configured)
         {
             Timeout = options.ConnectTimeoutSeconds,
             CommandTimeout = options.CommandTimeoutSeconds,
@@ -32,16 +43,10 @@ public static class DatabaseRegistration
             // pure cost. An open transaction is still rolled back when a connection is returned.
             NoResetOnClose = true,
         };
-        var password = configuration[PasswordKey];
         if (!string.IsNullOrWhiteSpace(password))
         {
             builder.Password = password.Trim();
         }
-        services.AddSingleton(_ => NpgsqlDataSource.Create(builder.ConnectionString));
-        services.AddSingleton<VigieDatabase>();
-        services.AddSingleton<DatabaseStatus>();
-        services.AddHostedService<DatabaseMigrator>();
-        services.AddHostedService<DatabaseProbe>();
-        return services;
+        return builder.ConnectionString;
     }
 }

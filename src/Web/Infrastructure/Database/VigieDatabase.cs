@@ -42,10 +42,13 @@ public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metr
         }
     }
 
-    // Constraint violations and the like are bugs or bad input, not an outage: they are not translated.
-    private static bool IsUnavailable(Exception ex) => ex switch
+    // Constraint violations and the like are bugs or bad input, not an outage: they are not translated. A refused login
+    // (class 28: wrong password) or a missing database (3D000) makes the database as unusable for every request as an
+    // outage does: 503, and the probe reports it.
+    internal static bool IsUnavailable(Exception ex) => ex switch
     {
-        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState == "53300",
+        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState == "53300"
+            || pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState == "3D000",
         NpgsqlException => true,
         SocketException or TimeoutException => true,
         InvalidOperationException { InnerException: NpgsqlException or SocketException } => true,

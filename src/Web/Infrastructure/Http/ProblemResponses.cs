@@ -37,10 +37,12 @@ public static class ProblemResponses
     }
 
     /// <summary>Status and message for an exception, shared by the API handler and the error page.</summary>
-    public static (int Status, string Title, string Detail) Describe(Exception exception) => exception switch
+    public static (int Status, string Title, string Detail) Describe(Exception exception) => Unwrap(exception) switch
     {
         DatabaseUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
             "The database cannot be reached right now; nothing was stored. Try again in a few seconds."),
+        Vigie.Web.Features.Predictions.PredictionQueueFullException => (StatusCodes.Status503ServiceUnavailable, "Too many predictions waiting",
+            "Too many predictions are waiting to be stored; nothing was stored. Try again in a few seconds."),
         Vigie.Web.Model.ModelUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Model not loaded yet",
             "The model in service is loaded from the registry in the database, which has not answered since start-up; nothing was stored. Try again in a few seconds."),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (StatusCodes.Status413PayloadTooLarge, "Request too large",
@@ -50,6 +52,20 @@ public static class ProblemResponses
             "The form's anti-forgery token is missing or invalid. Reload the page and submit again."),
         _ => (StatusCodes.Status500InternalServerError, "Unexpected error", "The server failed to process the request; the error is logged."),
     };
+
+    // The framework wraps what failed under it (the key ring that could not be read surfaces as a CryptographicException
+    // around DatabaseUnavailableException): the cause decides the answer.
+    private static Exception Unwrap(Exception exception)
+    {
+        for (var inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is DatabaseUnavailableException)
+            {
+                return inner;
+            }
+        }
+        return exception;
+    }
 
     private static string ReasonTitle(int status) => status switch
     {

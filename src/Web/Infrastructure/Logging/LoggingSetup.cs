@@ -19,6 +19,8 @@ public static class LoggingSetup
         factory.ReconfigExistingLoggers();
         builder.Logging.ClearProviders();
         builder.Host.UseNLog(new NLogAspNetCoreOptions { RemoveLoggerFactoryFilter = false, ReplaceLoggerFactory = false });
+        // One line per request, from its outcome (app.UseRequestOutcomes): the status the client got, as the metrics count it.
+        builder.Services.AddSingleton<IRequestOutcomeObserver, RequestSummaryLog>();
         return builder;
     }
 

@@ -109,6 +109,7 @@ public sealed class AlertWebhookTests
         yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "application/json", "version3", 400).SetName("Wrong version");
         yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "application/json", "{\"version\":\"4\",\"alerts\":[]}", 400).SetName("No alert");
         yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "application/json", "no-fingerprint", 400).SetName("Alert without fingerprint");
+        yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "application/json", "nul-label", 400).SetName("NUL character in a label, which PostgreSQL cannot store");
         yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "text/plain", null, 415).SetName("Wrong content type");
         yield return new TestCaseData(VigieAppFactory.AlertmanagerToken, "application/json", "oversize", 413).SetName("Oversize body");
     }
@@ -123,6 +124,7 @@ public sealed class AlertWebhookTests
             null => Payload(fingerprint, "firing"),
             "version3" => Payload(fingerprint, "firing", version: "3"),
             "no-fingerprint" => Payload("", "firing"),
+            "nul-label" => Payload(fingerprint, "firing", alertname: "VigieDatabase\0Down"),
             "oversize" => Payload(fingerprint, "firing").Replace("\"The database", "\"" + new string('x', 1_100_000), StringComparison.Ordinal),
             _ => body,
         };

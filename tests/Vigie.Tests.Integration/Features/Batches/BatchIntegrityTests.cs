@@ -144,12 +144,64 @@ public sealed class BatchIntegrityTests
             throw new IOException("the upload broke off");
         }
 
-        Assert.ThrowsAsync<IOException>(() => store.SaveAsync(batch, Lines(), CancellationToken.None));
+        Assert.ThrowsAsync<IOException>(() => store.SaveAsync(batch, Lines(), new BatchLimits(10_000, 1_000), CancellationToken.None));
 
         Assert.Multiple(async () =>
         {
             Assert.That(await CountAsync(), Is.EqualTo(before), "rows of the failed batch were stored");
             Assert.That(await Database.ScalarAsync<long>($"SELECT count(*) FROM batches WHERE id = '{batch.Id}'"), Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task A_batch_one_line_over_the_row_cap_stores_nothing_and_stops_reading_there()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(Database.ConnectionString);
+        var store = new BatchStore(new VigieDatabase(dataSource, new VigieMetrics(Prometheus.Metrics.NewCustomRegistry())));
+        var batch = new NewBatch(Guid.CreateVersion7(), "over.csv", [], "test");
+        var before = await CountAsync();
+        var read = 0;
+
+        IEnumerable<ScoredLine> Lines()
+        {
+            var result = new SpeciesPrediction("Adelie", 0.9, new Dictionary<string, double> { ["Adelie"] = 0.9, ["Chinstrap"] = 0.05, ["Gentoo"] = 0.05 });
+            for (var line = 2; line < 1_000_000; line++)
+            {
+                read++;
+                yield return line % 2 == 0
+                    ? new ScoredLine(new BatchRow(line, new Measurements(40, 18, 190, 4000), []), result, null)
+                    : new ScoredLine(null, null, new RowError(line, "bad"));
+            }
+        }
+
+        var stored = await store.SaveAsync(batch, Lines(), new BatchLimits(MaxRows: 100, MaxStoredRejections: 10), CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(stored, Is.Null);
+            Assert.That(read, Is.EqualTo(101), "lines read");
+            Assert.That(await CountAsync(), Is.EqualTo(before), "rows of the refused batch were stored");
+            Assert.That(await Database.ScalarAsync<long>($"SELECT count(*) FROM batches WHERE id = '{batch.Id}'"), Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task Rejections_beyond_the_stored_ones_are_counted_and_not_stored()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(Database.ConnectionString);
+        var store = new BatchStore(new VigieDatabase(dataSource, new VigieMetrics(Prometheus.Metrics.NewCustomRegistry())));
+        var batch = new NewBatch(Guid.CreateVersion7(), "rejections.csv", [], "test");
+        var lines = Enumerable.Range(2, 100).Select(line => new ScoredLine(null, null, new RowError(line, $"bad {line}")));
+
+        var stored = await store.SaveAsync(batch, lines, new BatchLimits(MaxRows: 100, MaxStoredRejections: 10), CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(stored!.Rejected, Is.EqualTo(100));
+            Assert.That(stored.StoredRejections.Select(r => r.Line), Is.EqualTo(Enumerable.Range(2, 10)), "the first ones, in file order");
+            Assert.That(stored.RejectionsOmitted, Is.EqualTo(90));
+            Assert.That(await Database.ScalarAsync<long>($"SELECT count(*) FROM batch_rejections WHERE batch_id = '{batch.Id}'"), Is.EqualTo(10));
+            Assert.That(await Database.ScalarAsync<long>($"SELECT rejected_rows FROM batches WHERE id = '{batch.Id}'"), Is.EqualTo(100));
         });
     }
 }

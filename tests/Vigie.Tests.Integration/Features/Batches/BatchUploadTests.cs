@@ -149,4 +149,45 @@ public sealed class BatchUploadTests
             Assert.That(report, Does.Contain("&lt;img src=x onerror=alert(1)&gt;.csv"));
         });
     }
+
+    [Test]
+    public async Task Rejections_past_the_first_thousand_are_counted_as_omitted_and_neither_stored_nor_listed()
+    {
+        var csv = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n39.1,18.7,181,3750\n" + string.Concat(Enumerable.Repeat("abc,18.7,181,3750\n", 1_500));
+        using var client = NewClient();
+        using var upload = Upload(csv);
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var report = await ReadJsonAsync(response);
+        var batchId = report.GetProperty("batchId").GetGuid();
+        var page = await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), report.ToString());
+            Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(1));
+            Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(1_500));
+            Assert.That(report.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt32()), Is.EqualTo(Enumerable.Range(3, 1_000)));
+            Assert.That(report.GetProperty("rejectionsOmitted").GetInt32(), Is.EqualTo(500));
+            Assert.That(await Database.ScalarAsync<long>($"SELECT count(*) FROM batch_rejections WHERE batch_id = '{batchId}'"), Is.EqualTo(1_000));
+            Assert.That(page, Does.Contain("Rejected lines (the first 1,000)"));
+            Assert.That(page, Does.Contain("data-testid=\"rejections-omitted\">500 more rejected lines were counted but not stored."));
+        });
+    }
+
+    [Test]
+    public async Task A_batch_whose_rejections_are_all_listed_omits_none()
+    {
+        using var client = NewClient();
+        using var upload = Upload("bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n39.1,18.7,181,3750\nabc,18.7,181,3750\n");
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var report = await ReadJsonAsync(response);
+        var page = await client.GetStringAsync(new Uri($"/Batch?id={report.GetProperty("batchId").GetGuid()}", UriKind.Relative));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(1));
+            Assert.That(report.GetProperty("rejectionsOmitted").GetInt32(), Is.Zero);
+            Assert.That(page, Does.Not.Contain("rejections-omitted"));
+        });
+    }
 }

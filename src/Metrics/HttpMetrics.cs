@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prometheus;
@@ -7,22 +6,17 @@ using Prometheus;
 namespace Vigie.Metrics;
 
 /// <summary>
-/// Counts, times and tracks in-flight requests per route template, method and status code.
-/// Requests that match no endpoint are labelled <c>unmatched</c> so scanners probing random paths cannot create series.
+/// Counts, times and tracks in-flight requests per route template, method and status code, from each request's
+/// <see cref="RequestOutcome"/>: the status the client received, counted once however the answer was made. Requests that
+/// match no endpoint are labelled <see cref="RequestOutcome.UnmatchedRoute"/> so scanners probing random paths cannot
+/// create series.
 /// </summary>
 /// <remarks>
 /// The label children are looked up once per endpoint, method and status and kept: the per-request work is two
 /// increments, a decrement and a histogram observation, with no label arrays built and no label strings hashed.
 /// </remarks>
-/// <remarks>
-/// A conventional middleware (built once with the next delegate), not an <see cref="IMiddleware"/> that ASP.NET Core
-/// would resolve from the request's services on every request.
-/// </remarks>
-internal sealed class HttpMetricsMiddleware(RequestDelegate next, VigieMetrics metrics)
+internal sealed class HttpMetrics(VigieMetrics metrics) : IRequestOutcomeObserver
 {
-    /// <summary>Route label of requests no endpoint matched (404s of unknown paths, static files).</summary>
-    public const string UnmatchedRoute = "unmatched";
-
     private static readonly string[] KnownMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
     private const string OtherMethod = "OTHER";
 
@@ -30,51 +24,23 @@ internal sealed class HttpMetricsMiddleware(RequestDelegate next, VigieMetrics m
     private readonly ConcurrentDictionary<Endpoint, RouteSeries> _byEndpoint = new(ReferenceEqualityComparer.Instance);
     private RouteSeries? _unmatched;
 
-    public async Task InvokeAsync(HttpContext context)
+    // In flight from routing (when the route is known) to the final answer.
+    public void Routed(RequestOutcome outcome) => SeriesOf(outcome.Endpoint).InFlight(MethodIndex(outcome.Method)).Inc();
+
+    public void Completed(RequestOutcome outcome)
     {
-        var methodIndex = MethodIndex(context.Request.Method);
-        var series = SeriesOf(context.GetEndpoint());
-        var inFlight = series.InFlight(methodIndex);
-        inFlight.Inc();
-        var started = Stopwatch.GetTimestamp();
-        var threw = false;
-        try
-        {
-            await next(context);
-        }
-        catch
-        {
-            threw = true;
-            throw;
-        }
-        finally
-        {
-            inFlight.Dec();
-            var status = threw && !context.Response.HasStarted ? StatusOfException(context) : context.Response.StatusCode;
-            var (requests, duration) = series.Completed(methodIndex, status);
-            requests.Inc();
-            duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
+        var series = SeriesOf(outcome.Endpoint);
+        var methodIndex = MethodIndex(outcome.Method);
+        series.InFlight(methodIndex).Dec();
+        var (requests, duration) = series.Completed(methodIndex, outcome.StatusCode);
+        requests.Inc();
+        duration.Observe(outcome.Elapsed.TotalSeconds);
     }
 
-    /// <summary>
-    /// The status the exception handler further out answers for an exception escaping the pipeline: 499 when the client
-    /// had already gone (ASP.NET Core's handler does not treat that as a failure), 500 otherwise.
-    /// </summary>
-    internal static int StatusOfException(HttpContext context) =>
-        context.RequestAborted.IsCancellationRequested ? StatusCodes.Status499ClientClosedRequest : StatusCodes.Status500InternalServerError;
-
-    private RouteSeries SeriesOf(Endpoint? endpoint)
-    {
-        // Route groups join their prefix and an empty pattern as "/api/predictions/": one spelling per route.
-        if (endpoint is RouteEndpoint { RoutePattern.RawText: { } template })
-        {
-            return _byEndpoint.TryGetValue(endpoint, out var known)
-                ? known
-                : _byEndpoint.GetOrAdd(endpoint, _ => new RouteSeries(metrics, "/" + template.Trim('/')));
-        }
-        return _unmatched ??= new RouteSeries(metrics, UnmatchedRoute);
-    }
+    // Only route endpoints are keyed: other endpoints (routing's 405 and 415 refusals) share the unmatched series.
+    private RouteSeries SeriesOf(Endpoint? endpoint) => endpoint is RouteEndpoint
+        ? _byEndpoint.TryGetValue(endpoint, out var known) ? known : _byEndpoint.GetOrAdd(endpoint, e => new RouteSeries(metrics, RequestOutcome.RouteOf(e)))
+        : _unmatched ??= new RouteSeries(metrics, RequestOutcome.UnmatchedRoute);
 
     // Methods are client-chosen strings; anything unusual is folded into one value.
     private static int MethodIndex(string method)
