@@ -13,6 +13,9 @@ var env = System.IO.File.ReadAllLines(".env")
     .Where(l => l.Length > 0 && !l.StartsWith("#") && l.Contains('='))
     .ToDictionary(l => l[..l.IndexOf('=')], l => l[(l.IndexOf('=') + 1)..]);
 
+// A setting as Compose sees it: a variable exported in the shell wins over .env.
+string Setting(string name) => System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } exported ? exported : env[name];
+
 // True when a Docker engine answers (the client alone is not enough).
 bool DockerEngineAnswers()
 {
@@ -27,10 +30,65 @@ bool DockerEngineAnswers()
     }
 }
 
+// Compose v2 (the `docker compose` plugin) where it answers, else Compose v1 (`docker-compose`, Debian's 1.29).
+(string Program, string Prefix, bool V2)? composeCommand;
+
+(string Program, string Prefix, bool V2) ComposeCommand()
+{
+    if (composeCommand is { } known) return known;
+    var quiet = new ProcessSettings { Arguments = "compose version", RedirectStandardOutput = true, RedirectStandardError = true, Timeout = 15000 };
+    if (StartProcess("docker", quiet) == 0) return (composeCommand = ("docker", "compose ", true)).Value;
+    try
+    {
+        quiet.Arguments = "version";
+        if (StartProcess("docker-compose", quiet) == 0) return (composeCommand = ("docker-compose", "", false)).Value;
+    }
+    catch (Exception)
+    {
+        // No docker-compose on PATH either.
+    }
+    throw new Exception("Docker answers but neither Compose v2 (`docker compose`) nor Compose v1 (`docker-compose`) is installed.");
+}
+
 void Compose(string arguments)
 {
-    var exit = StartProcess("docker", new ProcessSettings { Arguments = "compose " + arguments, WorkingDirectory = root });
-    if (exit != 0) throw new Exception($"docker compose {arguments} failed with exit code {exit}");
+    var (program, prefix, _) = ComposeCommand();
+    var exit = StartProcess(program, new ProcessSettings { Arguments = prefix + arguments, WorkingDirectory = root });
+    if (exit != 0) throw new Exception($"{program} {prefix}{arguments} failed with exit code {exit}");
+}
+
+string ComposeOutput(string arguments)
+{
+    var (program, prefix, _) = ComposeCommand();
+    var exit = StartProcess(program, new ProcessSettings { Arguments = prefix + arguments, WorkingDirectory = root, RedirectStandardOutput = true }, out var output);
+    if (exit != 0) throw new Exception($"{program} {prefix}{arguments} failed with exit code {exit}");
+    return string.Join("\n", output);
+}
+
+// What `up --wait` does on Compose v2, for v1: every started container healthy (or, without a healthcheck, a
+// one-shot that exited with 0).
+void WaitUntilHealthy(TimeSpan timeout)
+{
+    var deadline = DateTime.UtcNow + timeout;
+    while (true)
+    {
+        var states = ComposeOutput("ps -q").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(id =>
+        {
+            StartProcess("docker", new ProcessSettings
+            {
+                Arguments = "inspect --format \"{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}exit={{.State.ExitCode}}{{end}}\" " + id.Trim(),
+                RedirectStandardOutput = true,
+            }, out var lines);
+            return string.Join(" ", lines).Trim();
+        }).ToList();
+        var waiting = states.Where(s => !s.EndsWith(" running healthy") && !s.EndsWith(" exited exit=0")).ToList();
+        if (states.Count > 0 && waiting.Count == 0) return;
+        if (waiting.Any(s => s.Contains(" exited exit=")) || DateTime.UtcNow > deadline)
+        {
+            throw new Exception("The stack did not become healthy: " + string.Join("; ", waiting) + " (dotnet cake --target=Logs)");
+        }
+        System.Threading.Thread.Sleep(2000);
+    }
 }
 
 void Stack(string arguments)
@@ -146,22 +204,26 @@ Task("Test")
 
 void ComposeUp()
 {
-    if (!IsRunningOnWindows())
-    {
-        // The web container (uid 1654) writes web.log into the bind-mounted logs/ folder.
-        System.IO.File.SetUnixFileMode(root.Combine("logs").FullPath, (UnixFileMode)Convert.ToInt32("1777", 8));
-    }
+    // logs/ needs nothing here: the logs-init one-shot of the compose file lets the web container's group write it.
     Compose("build web");
-    Compose("up -d --wait");
+    if (ComposeCommand().V2)
+    {
+        Compose("up -d --wait");
+    }
+    else
+    {
+        Compose("up -d");
+        WaitUntilHealthy(TimeSpan.FromMinutes(5));
+    }
     // Published on every interface, the URLs to open on this machine are still the loopback ones (the app answers only
     // the host names of ALLOWED_HOSTS, and 0.0.0.0 is none).
-    var bind = env["BIND_ADDRESS"] is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : env["BIND_ADDRESS"];
+    var bind = Setting("BIND_ADDRESS") is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : Setting("BIND_ADDRESS");
     Information("");
     Information("Vigie is up:");
-    Information($"  Web UI      http://{bind}:{env["WEB_PORT"]}/");
-    Information($"  Prometheus  http://{bind}:{env["PROMETHEUS_PORT"]}/");
-    Information($"  Grafana     http://{bind}:{env["GRAFANA_PORT"]}/  (user admin, password in secrets/grafana_admin_password)");
-    Information($"  psql        docker compose exec db psql -U {env["DB_USER"]} -d {env["DB_NAME"]}");
+    Information($"  Web UI      http://{bind}:{Setting("WEB_PORT")}/");
+    Information($"  Prometheus  http://{bind}:{Setting("PROMETHEUS_PORT")}/");
+    Information($"  Grafana     http://{bind}:{Setting("GRAFANA_PORT")}/  (user admin, password in secrets/grafana_admin_password)");
+    Information($"  psql        {(ComposeCommand().V2 ? "docker compose" : "docker-compose")} exec db psql -U {Setting("DB_USER")} -d {Setting("DB_NAME")}");
     Information("  Logs        logs/web.log   (dotnet cake --target=Logs)");
 }
 

@@ -11,6 +11,8 @@ public sealed partial class ComposeSecurityTests
     {
         // The 1.x image's entrypoint chowns /app/data and drops nothing: it needs root. Opt-in profile only.
         ["uptime-kuma"] = "the Uptime Kuma 1.x image must start as root",
+        // One-shot: chgrp/chmod of the bind-mounted logs/ folder so the non-root web container can write it.
+        ["logs-init"] = "changing the group of the host's logs/ folder needs root (CHOWN and FOWNER only)",
     };
 
     private static ComposeFile Compose => ComposeFile.Current;
@@ -137,6 +139,20 @@ public sealed partial class ComposeSecurityTests
             }
         }
         Assert.That(problems, Is.Empty);
+    }
+
+    [Test]
+    public void The_logs_folder_one_shot_is_root_with_only_chown_and_fowner_and_web_waits_for_it()
+    {
+        var init = Compose.Services["logs-init"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(init.At("cap_drop").AsStrings(), Does.Contain("ALL"), "logs-init: cap_drop");
+            Assert.That(init.At("cap_add").AsStrings(), Is.EquivalentTo(new[] { "CHOWN", "FOWNER" }), "logs-init: cap_add");
+            Assert.That(init.StringAt("read_only"), Is.EqualTo("true").IgnoreCase, "logs-init: read_only");
+            Assert.That(init.StringAt("restart"), Is.EqualTo("no"), "logs-init runs once");
+            Assert.That(Compose.Services["web"].StringAt("depends_on", "logs-init", "condition"), Is.EqualTo("service_completed_successfully"));
+        });
     }
 
     private static bool IsSecretFileReference(string key, string value) =>

@@ -6,7 +6,7 @@ namespace Vigie.Tests.Stack.Compose;
 public sealed class ComposeStorageTests
 {
     /// <summary>Bind mounts a service may write to; every other bind mount is configuration and must be read-only.</summary>
-    private static readonly string[] WritableBindMounts = ["web ./logs"];
+    private static readonly string[] WritableBindMounts = ["web ./logs", "logs-init ./logs"];
 
     /// <summary>Host paths outside the repository a service may see (read-only): node-exporter's view of the host.</summary>
     private static readonly string[] HostPathMounts = ["node-exporter /proc", "node-exporter /sys", "node-exporter /"];

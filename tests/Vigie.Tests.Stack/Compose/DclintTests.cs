@@ -13,6 +13,7 @@ public sealed class DclintTests
     [
         ("no-build-and-image", "web is built AND named: `image:` tags the local build as vigie-web:${VIGIE_VERSION}"),
         ("no-unbound-port-interfaces", "the ports are bound to ${BIND_ADDRESS:-127.0.0.1}, a variable dclint does not expand"),
+        ("service-image-require-explicit-tag", "images are whole references from .env (${POSTGRES_IMAGE}...), which dclint does not expand; ComposeExposureTests checks what they resolve to is pinned"),
         ("require-project-name-field", "the project name comes from COMPOSE_PROJECT_NAME in .env, which docker-compose 1.29 also reads"),
         ("service-keys-order", "keys follow the x-defaults merge and are grouped by topic, not by dclint's order"),
         ("services-alphabetical-order", "services are listed in start-up order (web, db, prometheus...), not alphabetically"),
@@ -42,8 +43,8 @@ public sealed class DclintTests
     {
         using var copy = Tools.CopyOf("docker-compose.yml");
         var text = File.ReadAllText(copy["docker-compose.yml"]);
-        Assert.That(text, Does.Contain("\n    image: postgres:"), "db's image line not found");
-        File.WriteAllText(copy["docker-compose.yml"], text.Replace("\n    image: postgres:", "\n    imgae: postgres:", StringComparison.Ordinal));
+        Assert.That(text, Does.Contain("\n    image: ${POSTGRES_IMAGE}"), "db's image line not found");
+        File.WriteAllText(copy["docker-compose.yml"], text.Replace("\n    image: ${POSTGRES_IMAGE}", "\n    imgae: ${POSTGRES_IMAGE}", StringComparison.Ordinal));
 
         var result = await DclintAsync("docker-compose.yml", copy.Path);
         Assert.That(result.ExitCode, Is.Not.Zero, result.All);

@@ -40,7 +40,7 @@ public sealed partial class DockerfileTests
     public void The_runtime_stage_is_the_aspnet_runtime_on_glibc()
     {
         var final = Parsed.Froms.Last();
-        Assert.That(final.Words[0], Does.StartWith("mcr.microsoft.com/dotnet/aspnet:"), $"line {final.Line}: the runtime stage should be the ASP.NET Core runtime, not the SDK");
+        Assert.That(ResolveFromArgs(final.Words[0]), Does.StartWith("mcr.microsoft.com/dotnet/aspnet:"), $"line {final.Line}: the runtime stage should be the ASP.NET Core runtime, not the SDK");
         Assert.That(ResolveFromArgs(final.Words[0]), Does.Not.Contain("alpine").IgnoreCase, $"line {final.Line}: ML.NET's native libraries need glibc, not musl");
     }
 

@@ -81,7 +81,7 @@ public sealed class YamlLintTests
         using var copy = Tools.CopyOf("docker-compose.yml");
         // A second `image:` in the db service: docker-compose 1.29 would take the last one without a word.
         var lines = File.ReadAllLines(copy["docker-compose.yml"]).ToList();
-        var image = lines.FindIndex(l => l.StartsWith("    image: postgres", StringComparison.Ordinal));
+        var image = lines.FindIndex(l => l.StartsWith("    image: ${POSTGRES_IMAGE}", StringComparison.Ordinal));
         Assert.That(image, Is.GreaterThan(0), "db's image line not found");
         lines.Insert(image + 1, "    image: postgres:latest");
         File.WriteAllLines(copy["docker-compose.yml"], lines);
