@@ -11,6 +11,7 @@ using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Logging;
 using Vigie.Web.Infrastructure.Security;
+using Vigie.Web.Infrastructure.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -18,7 +19,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddKeyPerFile(builder.Configuration["SecretsDirectory"] ?? "/run/secrets", optional: true);
 builder.AddVigieLogging();
 
-builder.Services.AddVigieMetrics(builder.Configuration);
+builder.Services.AddVigieTelemetry(builder.Configuration);
 builder.Services.AddVigieBackgroundLoops();
 builder.Services.AddVigieDatabase(builder.Configuration);
 builder.Services.AddVigieModel(builder.Configuration);

@@ -7,7 +7,7 @@ using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Configuration;
 using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Model;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web;
 
@@ -69,8 +69,8 @@ public static class ServiceRegistration
         public Task StartAsync(CancellationToken cancellationToken)
         {
             services.GetRequiredService<DriftMonitor>();
-            services.GetRequiredService<VigieMetrics>().BuildInfo
-                .WithLabels(typeof(ServiceRegistration).Assembly.GetName().Version?.ToString() ?? "0.0.0", Environment.Version.ToString()).Set(1);
+            services.GetRequiredService<VigieMetrics>()
+                .SetBuildInfo(typeof(ServiceRegistration).Assembly.GetName().Version?.ToString() ?? "0.0.0", Environment.Version.ToString());
             return Task.CompletedTask;
         }
 
