@@ -28,41 +28,38 @@ public sealed class VigieMetricsOptions
 }
 
 /// <summary>
-/// Observability defaults for the web app, the way eShop's ServiceDefaults owns them: the catalog, the sidecar
-/// metrics host and the HTTP instrumentation are added by one call each from <c>Program.cs</c>.
+/// The sidecar metrics host and the HTTP instrumentation of the web app, added by the app's defaults
+/// (<c>AddVigieDefaults</c>); the app's own catalog of domain signals lives beside the vocabularies it labels.
 /// </summary>
 public static class MetricsServiceCollectionExtensions
 {
     /// <summary>Default port of the sidecar metrics host (<c>Metrics__Port</c>).</summary>
     public const int DefaultPort = 8081;
 
-    /// <summary>The only meter exported besides the catalog: the runtime's own (GC, thread pool, JIT), read at scrape time.</summary>
+    /// <summary>The only meter exported besides Vigie's own instruments: the runtime's own (GC, thread pool, JIT), read at scrape time.</summary>
     public const string RuntimeMeter = "System.Runtime";
 
     /// <summary>
-    /// Registers the metric catalog and starts the sidecar metrics host: a second Kestrel server on
-    /// <c>Metrics:Port</c> (host <c>Metrics:Host</c>, default all interfaces) serving <c>/metrics</c>. The public port never
-    /// serves metrics, so the exposition (and its cardinality) is not reachable from outside the compose network.
-    /// The section is validated when the host starts: a port out of range stops start-up with a message naming
-    /// <c>Metrics:Port</c> (prometheus-net would otherwise truncate it to 16 bits and listen elsewhere).
+    /// Starts the sidecar metrics host: a second Kestrel server on <c>Metrics:Port</c> (host <c>Metrics:Host</c>, default
+    /// all interfaces) serving <c>/metrics</c>, and adds the HTTP metrics (unless <c>Metrics:Enabled=false</c>). The public
+    /// port never serves metrics, so the exposition (and its cardinality) is not reachable from outside the compose
+    /// network. The section is validated when the host starts: a port out of range stops start-up with a message naming
+    /// <c>Metrics:Port</c> (prometheus-net would otherwise truncate it to 16 bits and listen elsewhere). The app's own
+    /// catalog lives in the app, in the registry <see cref="AppRegistry"/> names.
     /// </summary>
     public static IServiceCollection AddVigieMetrics(this IServiceCollection services, IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var section = configuration.GetSection("Metrics");
-        // Read now as well: the exposition, the catalog and the sidecar's settings are fixed at registration; they are
-        // bound from the same section as the validated options, which stop start-up before the sidecar listens.
-        var options = section.Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
+        // Read now as well: the exposition and the sidecar's settings are fixed at registration; they are bound from the
+        // same section as the validated options, which stop start-up before the sidecar listens.
+        var options = ReadOptions(configuration);
         ConfigureDefaultExposition(options.Enabled);
 
-        services.AddOptions<VigieMetricsOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<VigieMetricsOptions>().Bind(configuration.GetSection(Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(provider => provider.GetRequiredService<IOptions<VigieMetricsOptions>>().Value);
-        services.AddSingleton(options.Enabled
-            ? new VigieMetrics(Prometheus.Metrics.DefaultRegistry)
-            : new VigieMetrics(Prometheus.Metrics.NewCustomRegistry(), enabled: false));
         if (options.Enabled)
         {
-            services.AddSingleton<IRequestOutcomeObserver, HttpMetrics>();
+            // Created now, so the families are exported from the first scrape on.
+            services.AddSingleton<IRequestOutcomeObserver>(new HttpMetrics(new HttpInstruments(Prometheus.Metrics.DefaultRegistry)));
         }
 
         services.AddMetricServer(server =>
@@ -72,6 +69,25 @@ public static class MetricsServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>The <c>Metrics</c> section as configured, unvalidated (validation runs when the host starts).</summary>
+    public static VigieMetricsOptions ReadOptions(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection(Section).Get<VigieMetricsOptions>() ?? new VigieMetricsOptions();
+    }
+
+    /// <summary>
+    /// Where the app's own instruments go: the registry the sidecar exports, or, with <c>Metrics:Enabled=false</c>, a
+    /// private one nobody scrapes (the instruments exist, so code holding the catalog keeps working).
+    /// </summary>
+    public static CollectorRegistry AppRegistry(VigieMetricsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Enabled ? Prometheus.Metrics.DefaultRegistry : Prometheus.Metrics.NewCustomRegistry();
+    }
+
+    private const string Section = "Metrics";
 
     /// <summary>
     /// Gives every request a <see cref="RequestOutcome"/> and hands it, complete, to every

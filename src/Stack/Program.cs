@@ -18,7 +18,7 @@ var root = FindRepositoryRoot();
 var state = Path.Combine(root, ".state", "native");
 return command switch
 {
-    "up" => await UpAsync(),
+    "up" => await UntilStoppedAsync(UpAsync),
     "status" => await StatusAsync(),
     "down" => Down(),
     "train" => await TrainAsync(),
@@ -27,7 +27,7 @@ return command switch
     _ => Usage(),
 };
 
-async Task<int> UpAsync()
+async Task<int> UpAsync(CancellationToken stopping)
 {
     var env = DotEnv.Read(Path.Combine(root, ".env"));
     int Port(string key, int fallback) => Available(env.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var p) ? p : fallback);
@@ -50,20 +50,14 @@ async Task<int> UpAsync()
             ? new Dictionary<string, string> { ["admin_token"] = adminToken }
             : new Dictionary<string, string>(),
     };
-    using var stopping = new CancellationTokenSource();
-    // Ctrl+C reaches every process of the terminal's group; this one must outlive the others long enough to stop them all.
-    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
-    using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stopping.Cancel(); });
-    using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => { context.Cancel = true; stopping.Cancel(); });
-
-    await using var stack = await NativeStack.StartAsync(options, line => Console.WriteLine($"  starting {line}"), stopping.Token);
+    await using var stack = await NativeStack.StartAsync(options, line => Console.WriteLine($"  starting {line}"), stopping);
     var endpoints = new Dictionary<string, string>
     {
         ["web"] = stack.WebUrl.ToString(),
         ["prometheus"] = stack.PrometheusUrl.ToString(),
     };
     File.WriteAllText(Path.Combine(state, "endpoints.json"), JsonSerializer.Serialize(endpoints));
-    var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping.Token);
+    var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping);
     Console.WriteLine();
     Console.WriteLine("Vigie is running natively (no Docker engine):");
     Console.WriteLine($"  Web UI      {stack.WebUrl}");
@@ -78,7 +72,7 @@ async Task<int> UpAsync()
     Console.WriteLine("Press Ctrl+C to stop everything.");
     try
     {
-        await Task.Delay(Timeout.Infinite, stopping.Token);
+        await Task.Delay(Timeout.Infinite, stopping);
     }
     catch (OperationCanceledException)
     {
@@ -203,7 +197,7 @@ async Task<int> TrainAsync()
     }
 }
 
-Task<int> BenchAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
+Task<int> BenchAsync() => UntilStoppedAsync(stopping => Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
 {
     RepositoryRoot = root,
     Configuration = ArgumentValue("--configuration") ?? "Release",
@@ -211,7 +205,7 @@ Task<int> BenchAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Benchmar
     LoadSeconds = int.Parse(ArgumentValue("--load") ?? "60", CultureInfo.InvariantCulture),
 }, Console.Out, stopping));
 
-Task<int> SoakAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions
+Task<int> SoakAsync() => UntilStoppedAsync(stopping => Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions
 {
     RepositoryRoot = root,
     Configuration = ArgumentValue("--configuration") ?? "Release",
@@ -219,10 +213,19 @@ Task<int> SoakAsync() => UntilCtrlCAsync(stopping => Vigie.Stack.Bench.Soak.RunA
     Rate = int.Parse(ArgumentValue("--rate") ?? "1000", CultureInfo.InvariantCulture),
 }, Console.Out, stopping));
 
-// Ctrl+C cancels the run, which then stops its stack and cleans up, instead of killing the process mid-way.
-static async Task<int> UntilCtrlCAsync(Func<CancellationToken, Task<int>> run)
+// The one way a long-running command stops: Ctrl+C (SIGINT), SIGTERM or a closed terminal (SIGHUP) cancels the run,
+// which then stops its stack and cleans up, instead of killing the process mid-way. Ctrl+C reaches every process of the
+// terminal's group; this one must outlive the others long enough to stop them all.
+static async Task<int> UntilStoppedAsync(Func<CancellationToken, Task<int>> run)
 {
     using var stopping = new CancellationTokenSource();
-    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
+    void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        stopping.Cancel();
+    }
+    using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+    using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+    using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
     return await run(stopping.Token);
 }

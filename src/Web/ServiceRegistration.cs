@@ -1,13 +1,10 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
+using Vigie.Web.Features.Status;
 using Vigie.Web.Infrastructure.Configuration;
-using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Model;
-using Vigie.Metrics;
 
 namespace Vigie.Web;
 
@@ -47,42 +44,15 @@ public static class ServiceRegistration
         return services;
     }
 
-    /// <summary>
-    /// Request limits: bodies up to the batch limit plus multipart framing (a larger upload is cut off with 413 while
-    /// streaming, never buffered whole), and header/keep-alive timeouts that bound slow clients.
-    /// </summary>
-    public static void ConfigureVigieLimits(this KestrelServerOptions kestrel)
-    {
-        ArgumentNullException.ThrowIfNull(kestrel);
-        // The validated options (Kestrel's options are built from the app's services when the server is created).
-        var batch = kestrel.ApplicationServices.GetRequiredService<BatchOptions>();
-        kestrel.AddServerHeader = false;
-        kestrel.Limits.MaxRequestBodySize = batch.MaxUploadBytes + 64 * 1024;
-        kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-        kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
-        kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
-    }
-
-    // Loads the training data (for the drift monitor) and publishes the build info before the server starts listening.
+    // Loads the training data (the drift monitor compares against it) before the server starts listening.
     private sealed class ModelWarmup(IServiceProvider services) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             services.GetRequiredService<DriftMonitor>();
-            services.GetRequiredService<VigieMetrics>().BuildInfo
-                .WithLabels(typeof(ServiceRegistration).Assembly.GetName().Version?.ToString() ?? "0.0.0", Environment.Version.ToString()).Set(1);
             return Task.CompletedTask;
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
-}
-
-/// <summary>Where the status strip links to (<c>Links:Grafana</c>, <c>Links:Prometheus</c>).</summary>
-public sealed class MonitoringLinks
-{
-    [Required, Url]
-    public string Grafana { get; set; } = "http://localhost:3000";
-    [Required, Url]
-    public string Prometheus { get; set; } = "http://localhost:9090";
 }

@@ -109,92 +109,84 @@ public static class Benchmark
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         _ = Wrk.Executable;
-        var scripts = Path.Combine(options.RepositoryRoot, "src", "Stack", "Bench", "Scripts");
-        var state = options.StateDirectory;
-        PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
-        if (Directory.Exists(state))
-        {
-            Directory.Delete(state, recursive: true);
-        }
+        ThrowawayStack.ClearState(options.StateDirectory);
         // The shadow rounds train a candidate and put it in shadow: admin actions, with a token of this run's own.
         var adminToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        var stackOptions = new NativeStackOptions
-        {
-            RepositoryRoot = options.RepositoryRoot,
-            StateDirectory = state,
-            LogDirectory = Path.Combine(state, "logs"),
-            Configuration = options.Configuration,
-            DurableDatabase = true,
-            AppSettings = new Dictionary<string, string>
-            {
-                ["Batch__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
-                ["Bench__Enabled"] = "true",
-                // One load generator at the app's ceiling (about 12,000 writes/s) is what the benchmark measures; the
-                // per-client write limit (2,000/s by default) would measure the limiter instead.
-                ["RateLimits__Writes"] = "0",
-                ["admin_token"] = adminToken,
-            },
-        };
+        var stackOptions = StackOptions(options, adminToken);
         console.WriteLine("Starting the native stack (durable PostgreSQL) and two more apps, identical but for Metrics:Enabled…");
         await using var stack = await NativeStack.StartAsync(stackOptions, line => console.WriteLine($"  starting {line}"), cancellationToken);
-        // The overhead compares two instances started together and loaded alike, which differ only in Metrics:Enabled;
-        // the main instance, with a minute of load and Prometheus' scrapes behind it, would not be a like-for-like twin.
-        var (plainPort, twinPort, twinMetricsPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
-        var plain = await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken);
-        var twin = await stack.StartAppAsync("web-metrics", twinPort, twinMetricsPort, new Dictionary<string, string>(), cancellationToken);
-        var web = stack.WebUrl;
-        var plainUrl = new Uri($"http://127.0.0.1:{plainPort.ToString(CultureInfo.InvariantCulture)}/");
-        var twinUrl = new Uri($"http://127.0.0.1:{twinPort.ToString(CultureInfo.InvariantCulture)}/");
-        var twinMetricsUrl = new Uri($"http://127.0.0.1:{twinMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics");
-        var postmaster = int.Parse(File.ReadLines(Path.Combine(stack.Database.BaseDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
-        var loadAverage = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        string postgresVersion;
-        await using (var connection = new NpgsqlConnection(stack.Database.AdminConnectionString))
-        {
-            await connection.OpenAsync(cancellationToken);
-            postgresVersion = connection.PostgreSqlVersion.ToString();
-        }
+        var session = await Session.StartTwinsAsync(options, stack, adminToken, console, cancellationToken);
+        var machine = await DescribeMachineAsync(session);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         // The instrumented instances (the main one and its twin) count what they answered; the third counts nothing.
-        Uri[] instrumented = [stack.MetricsUrl, twinMetricsUrl];
+        Uri[] instrumented = [stack.MetricsUrl, session.TwinMetricsUrl];
         var statusBefore = await StatusCountsAsync(http, instrumented);
 
-        var runs = new List<Run>();
-        var duration = TimeSpan.FromSeconds(options.DurationSeconds);
+        await WarmUpAsync(session);
+        var endpoints = await MeasureEndpointsAsync(session);
+        var instrumentation = await MeasureInstrumentationAsync(session);
+        var instrumentationNs = await InProcessInstrumentationAsync(session, http);
+        var shadow = await ShadowRoundsAsync(session);
+        var ingest = await BatchIngest.MeasureAsync(session.Web, options.BatchRows, stack.App.Id, session.Postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
+        var (logRun, logLines) = await CheckLogAsync(session, stackOptions.LogDirectory);
+        var statusAfter = await StatusCountsAsync(http, instrumented);
+        var stored = await CountStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
 
-        async Task<Run> MeasureAsync(string name, Uri url, string? script, TimeSpan length, int appPid)
+        var result = new Measured(endpoints, instrumentation, instrumentationNs, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
+        return await ReportAsync(session, machine, result);
+    }
+
+    private static NativeStackOptions StackOptions(BenchmarkOptions options, string adminToken) => new()
+    {
+        RepositoryRoot = options.RepositoryRoot,
+        StateDirectory = options.StateDirectory,
+        LogDirectory = Path.Combine(options.StateDirectory, "logs"),
+        Configuration = options.Configuration,
+        DurableDatabase = true,
+        AppSettings = new Dictionary<string, string>
         {
-            var (busy0, total0) = ProcFs.MachineTicks();
-            var app0 = ProcFs.CpuTicks(appPid);
-            var pg0 = ProcFs.TreeTicks(postmaster);
-            var wrk0 = ProcFs.WaitedChildrenTicks();
-            var result = await Wrk.RunAsync(url, scripts, script, options.Threads, options.Connections, length, cancellationToken);
-            var (busy1, total1) = ProcFs.MachineTicks();
-            double app = ProcFs.CpuTicks(appPid) - app0, pg = ProcFs.TreeTicks(postmaster) - pg0, wrk = ProcFs.WaitedChildrenTicks() - wrk0;
-            double busy = busy1 - busy0, total = total1 - total0;
-            var perRequest = 1e6 / ProcFs.TicksPerSecond / Math.Max(1, result.Requests);
-            var run = new Run(name, result, app * perRequest, pg * perRequest, wrk / total, Math.Max(0, busy - app - pg - wrk) / total, app / total, pg / total);
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {name,-46} {result.RequestsPerSecond,9:N0} req/s  p50 {result.P50Ms,6:F2} ms  p99 {result.P99Ms,7:F2} ms  failures {result.Failures}  app {run.AppCpuUsPerRequest:F0} µs/req  other processes {run.OtherShare:P0}"));
-            return run;
+            ["Batch__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Bench__Enabled"] = "true",
+            // One load generator at the app's ceiling (about 12,000 writes/s) is what the benchmark measures; the
+            // per-client write limit (2,000/s by default) would measure the limiter instead.
+            ["RateLimits__Writes"] = "0",
+            ["admin_token"] = adminToken,
+        },
+    };
+
+    /// <summary>What the run happens on: cores, CPU, load at the start, wrk's settings, PostgreSQL's version.</summary>
+    private static async Task<string> DescribeMachineAsync(Session session)
+    {
+        string postgresVersion;
+        await using (var connection = new NpgsqlConnection(session.Stack.Database.AdminConnectionString))
+        {
+            await connection.OpenAsync(session.CancellationToken);
+            postgresVersion = connection.PostgreSqlVersion.ToString();
         }
+        var options = session.Options;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Environment.ProcessorCount} cores ({CpuModel()}), load average {session.LoadAverageAtStart} at the start; wrk -t{options.Threads} -c{options.Connections} on 127.0.0.1; PostgreSQL {postgresVersion} durable (fsync on, synchronous_commit on); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    }
 
-        console.WriteLine($"Warming up (JIT tiering, connection pools)… load average {loadAverage}");
-        var warmUps = new List<WrkResult>
-        {
-            await Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, TimeSpan.FromSeconds(10), cancellationToken),
-        };
+    private static async Task WarmUpAsync(Session session)
+    {
+        session.Console.WriteLine($"Warming up (JIT tiering, connection pools)… load average {session.LoadAverageAtStart}");
+        session.WarmUps.Add(await session.LoadAsync(TimeSpan.FromSeconds(10)));
         foreach (var path in new[] { "/", "/api/predictions", "/bench/noop", "/health/live" })
         {
-            await Wrk.RunAsync(new Uri(web, path), scripts, null, options.Threads, options.Connections, TimeSpan.FromSeconds(3), cancellationToken);
+            await Wrk.RunAsync(new Uri(session.Web, path), session.Scripts, null, session.Options.Threads, session.Options.Connections, TimeSpan.FromSeconds(3), session.CancellationToken);
         }
+    }
 
-        console.WriteLine("Measuring:");
-        runs.Add(await MeasureAsync("GET /bench/noop (ceiling)", new Uri(web, "/bench/noop"), null, duration, stack.App.Id));
-        runs.Add(await MeasureAsync("GET /health/live", new Uri(web, "/health/live"), null, duration, stack.App.Id));
-        runs.Add(await MeasureAsync("GET / (home page)", web, null, duration, stack.App.Id));
+    /// <summary>The main instance's endpoints one after the other; RSS and the sidecar's latency sampled during the long prediction run.</summary>
+    private static async Task<EndpointRuns> MeasureEndpointsAsync(Session session)
+    {
+        var (stack, web, duration, runs) = (session.Stack, session.Web, session.Duration, session.Runs);
+        session.Console.WriteLine("Measuring:");
+        runs.Add(await session.MeasureAsync("GET /bench/noop (ceiling)", new Uri(web, "/bench/noop"), null, duration, stack.App.Id));
+        runs.Add(await session.MeasureAsync("GET /health/live", new Uri(web, "/health/live"), null, duration, stack.App.Id));
+        runs.Add(await session.MeasureAsync("GET / (home page)", web, null, duration, stack.App.Id));
 
-        // The long prediction run: RSS and the sidecar's own latency are sampled while it goes on.
         using var sampling = new CancellationTokenSource();
         var rss = new List<long>();
         var scrapes = new List<double>();
@@ -220,118 +212,131 @@ public static class Benchmark
                 await Task.Delay(250, CancellationToken.None);
             }
         }, CancellationToken.None);
-        var load = await MeasureAsync($"POST /api/predictions ({options.LoadSeconds} s)", new Uri(web, "/api/predictions"), "post-prediction.lua", TimeSpan.FromSeconds(options.LoadSeconds), stack.App.Id);
+        var load = await session.MeasureAsync($"POST /api/predictions ({session.Options.LoadSeconds} s)", new Uri(web, "/api/predictions"), "post-prediction.lua",
+            TimeSpan.FromSeconds(session.Options.LoadSeconds), stack.App.Id);
         runs.Add(load);
         await sampling.CancelAsync();
         await Task.WhenAll(rssSampler, scrapeSampler);
         var peakRssKb = rss.Max();
         var hwmKb = ProcFs.StatusKb(stack.App.Id, "VmHWM") ?? 0;
 
-        runs.Add(await MeasureAsync("GET /api/predictions (25 newest)", new Uri(web, "/api/predictions"), null, duration, stack.App.Id));
-        runs.Add(await MeasureAsync("sidecar GET /metrics", stack.MetricsUrl, null, duration, stack.App.Id));
+        runs.Add(await session.MeasureAsync("GET /api/predictions (25 newest)", new Uri(web, "/api/predictions"), null, duration, stack.App.Id));
+        runs.Add(await session.MeasureAsync("sidecar GET /metrics", stack.MetricsUrl, null, duration, stack.App.Id));
+        return new EndpointRuns(load, peakRssKb, hwmKb, scrapes);
+    }
 
-        // Instrumentation overhead: the twins under the same prediction load at the same time (half of wrk's threads
-        // and connections each), same database. Whatever else the machine does then slows both alike, so the ratio of
-        // their throughputs is the cost of the instrumentation, which alternating runs could not separate from the load
-        // of other processes changing between runs. A paired warm-up first, not counted; the instrumented twin's
-        // sidecar is scraped every 5 s during the rounds, as Prometheus scrapes the app.
-        var pairedWarmUp = await Task.WhenAll(
-            Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", Math.Max(1, options.Threads / 2), Math.Max(1, options.Connections / 2), TimeSpan.FromSeconds(20), cancellationToken),
-            Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", Math.Max(1, options.Threads / 2), Math.Max(1, options.Connections / 2), TimeSpan.FromSeconds(20), cancellationToken));
-        warmUps.AddRange(pairedWarmUp);
+    /// <summary>
+    /// Instrumentation overhead: the twins under the same prediction load at the same time (half of wrk's threads
+    /// and connections each), same database. Whatever else the machine does then slows both alike, so the ratio of
+    /// their throughputs is the cost of the instrumentation, which alternating runs could not separate from the load
+    /// of other processes changing between runs. A paired warm-up first, not counted; the instrumented twin's
+    /// sidecar is scraped every 5 s during the rounds, as Prometheus scrapes the app.
+    /// </summary>
+    private static async Task<PairedRounds> MeasureInstrumentationAsync(Session session)
+    {
+        var (options, scripts, token) = (session.Options, session.Scripts, session.CancellationToken);
+        var threads = Math.Max(1, options.Threads / 2);
+        var connections = Math.Max(1, options.Connections / 2);
+        Task<WrkResult> Load(Uri app, TimeSpan length) => Wrk.RunAsync(new Uri(app, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, length, token);
+
+        session.WarmUps.AddRange(await Task.WhenAll(Load(session.TwinUrl, TimeSpan.FromSeconds(20)), Load(session.PlainUrl, TimeSpan.FromSeconds(20))));
         using var twinScrapes = new CancellationTokenSource();
         var twinScraper = Task.Run(async () =>
         {
             using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             while (!twinScrapes.IsCancellationRequested)
             {
-                (await scraper.GetAsync(twinMetricsUrl, CancellationToken.None)).Dispose();
+                (await scraper.GetAsync(session.TwinMetricsUrl, CancellationToken.None)).Dispose();
                 await Task.Delay(TimeSpan.FromSeconds(5), twinScrapes.Token).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }, CancellationToken.None);
         var instrumentation = new PairedRounds([], []);
         var (on, off) = (instrumentation.With, instrumentation.Without);
+        var (twin, plain, postmaster) = (session.Twin.Id, session.Plain.Id, session.Postmaster);
         for (var round = 0; round < options.OverheadRounds; round++)
         {
             var (busy0, total0) = ProcFs.MachineTicks();
-            var (on0, off0, pg0, wrk0) = (ProcFs.CpuTicks(twin.Id), ProcFs.CpuTicks(plain.Id), ProcFs.TreeTicks(postmaster), ProcFs.WaitedChildrenTicks());
-            var threads = Math.Max(1, options.Threads / 2);
-            var connections = Math.Max(1, options.Connections / 2);
-            var withMetrics = Wrk.RunAsync(new Uri(twinUrl, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, duration, cancellationToken);
-            var withoutMetrics = Wrk.RunAsync(new Uri(plainUrl, "/api/predictions"), scripts, "post-prediction.lua", threads, connections, duration, cancellationToken);
+            var (on0, off0, pg0, wrk0) = (ProcFs.CpuTicks(twin), ProcFs.CpuTicks(plain), ProcFs.TreeTicks(postmaster), ProcFs.WaitedChildrenTicks());
+            var withMetrics = Load(session.TwinUrl, session.Duration);
+            var withoutMetrics = Load(session.PlainUrl, session.Duration);
             var (a, b) = (await withMetrics, await withoutMetrics);
             var (busy1, total1) = ProcFs.MachineTicks();
-            double appOn = ProcFs.CpuTicks(twin.Id) - on0, appOff = ProcFs.CpuTicks(plain.Id) - off0;
+            double appOn = ProcFs.CpuTicks(twin) - on0, appOff = ProcFs.CpuTicks(plain) - off0;
             double pg = ProcFs.TreeTicks(postmaster) - pg0, wrk = ProcFs.WaitedChildrenTicks() - wrk0, total = total1 - total0;
             var other = Math.Max(0, busy1 - busy0 - appOn - appOff - pg - wrk) / total;
             const double usPerTick = 1e6 / ProcFs.TicksPerSecond;
             var pgPerRequest = pg * usPerTick / Math.Max(1, a.Requests + b.Requests);
             on.Add(new Run("POST /api/predictions, metrics on", a, appOn * usPerTick / Math.Max(1, a.Requests), pgPerRequest, wrk / total, other, appOn / total, pg / total));
             off.Add(new Run("POST /api/predictions, metrics off", b, appOff * usPerTick / Math.Max(1, b.Requests), pgPerRequest, wrk / total, other, appOff / total, pg / total));
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            session.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  round {round + 1}: metrics on {a.RequestsPerSecond,7:N0} req/s ({on[^1].AppCpuUsPerRequest:F0} µs/req), off {b.RequestsPerSecond,7:N0} req/s ({off[^1].AppCpuUsPerRequest:F0} µs/req), failures {a.Failures + b.Failures}, other processes {other:P0}"));
         }
 
         await twinScrapes.CancelAsync();
         await twinScraper;
+        return instrumentation;
+    }
 
-        // The same question answered without the machine's noise: the catalog's own cost per request, in-process.
-        var instrumentationNs = JsonDocument.Parse(await http.GetStringAsync(new Uri(web, "/bench/instrumentation"), cancellationToken))
+    /// <summary>The same question answered without the machine's noise: the catalog's own cost per request, in-process.</summary>
+    private static async Task<double> InProcessInstrumentationAsync(Session session, HttpClient http)
+    {
+        var nanoseconds = JsonDocument.Parse(await http.GetStringAsync(new Uri(session.Web, "/bench/instrumentation"), session.CancellationToken))
             .RootElement.GetProperty("nanosecondsPerRequest").GetDouble();
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  instrumentation per request, in-process: {instrumentationNs:F0} ns"));
+        session.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  instrumentation per request, in-process: {nanoseconds:F0} ns"));
+        return nanoseconds;
+    }
 
-        var shadow = await ShadowRoundsAsync(options, web, adminToken, stack.Database.AdminConnectionString, stack.App.Id, postmaster,
-            name => MeasureAsync(name, new Uri(web, "/api/predictions"), "post-prediction.lua", duration, stack.App.Id),
-            length => Wrk.RunAsync(new Uri(web, "/api/predictions"), scripts, "post-prediction.lua", options.Threads, options.Connections, length, cancellationToken),
-            warmUps, console, cancellationToken);
-
-        var ingest = await BatchIngest.MeasureAsync(web, options.BatchRows, stack.App.Id, postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
-        var batchRowsStored = ingest.RowsStored;
-
-        // Every summary line reaches web.log: the last run's lines are counted in the log files (whose rotation keeps 70 MB).
-        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+    /// <summary>Every summary line reaches web.log: the last run's lines are counted in the log files (whose rotation keeps 70 MB).</summary>
+    private static async Task<(Run LogRun, long LogLines)> CheckLogAsync(Session session, string logDirectory)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(2), session.CancellationToken);
         var logCheckStart = DateTimeOffset.UtcNow;
-        var logRun = await MeasureAsync("POST /api/predictions (log check)", new Uri(web, "/api/predictions"), "post-prediction.lua", TimeSpan.FromSeconds(10), stack.App.Id);
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
-        var logLines = CountSummaryLines(stackOptions.LogDirectory, logCheckStart);
+        var logRun = await session.MeasureAsync("POST /api/predictions (log check)", new Uri(session.Web, "/api/predictions"), "post-prediction.lua", TimeSpan.FromSeconds(10), session.Stack.App.Id);
+        await Task.Delay(TimeSpan.FromSeconds(3), session.CancellationToken);
+        return (logRun, CountSummaryLines(logDirectory, logCheckStart));
+    }
 
-        var statusAfter = await StatusCountsAsync(http, instrumented);
-        var serverNon2xx = statusAfter.Where(s => !s.Key.StartsWith('2'))
-            .Select(s => (Status: s.Key, Count: s.Value - statusBefore.GetValueOrDefault(s.Key)))
+    private static async Task<(long Api, long Batch)> CountStoredAsync(string adminConnectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(adminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var count = new NpgsqlCommand("SELECT count(*) FILTER (WHERE channel = 'api'), count(*) FILTER (WHERE channel = 'batch') FROM predictions", connection);
+        await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>Writes the table and the integrity checks to artifacts/bench.md and the console; 0 when every check holds.</summary>
+    private static async Task<int> ReportAsync(Session session, string machine, Measured m)
+    {
+        var (options, console, warmUps) = (session.Options, session.Console, session.WarmUps);
+        var serverNon2xx = m.StatusAfter.Where(s => !s.Key.StartsWith('2'))
+            .Select(s => (Status: s.Key, Count: s.Value - m.StatusBefore.GetValueOrDefault(s.Key)))
             .Where(s => s.Count > 0).OrderBy(s => s.Status, StringComparer.Ordinal).ToList();
         // wrk ends a run by closing its connections: a request caught half-sent is answered 400 (body cut short) or 499
         // (client closed) to nobody. Those are the only non-2xx the app may count that wrk does not.
         var cutOffStatuses = new[] { "400", "499" };
         var unexplainedNon2xx = serverNon2xx.Where(s => !cutOffStatuses.Contains(s.Status)).Sum(s => s.Count);
         var cutOffNon2xx = serverNon2xx.Where(s => cutOffStatuses.Contains(s.Status)).Sum(s => s.Count);
+        var (apiRows, batchRows) = m.Stored;
+        var batchRowsStored = m.Ingest.RowsStored;
 
-        long apiRows, batchRows;
-        await using (var connection = new NpgsqlConnection(stack.Database.AdminConnectionString))
-        {
-            await connection.OpenAsync(cancellationToken);
-            await using var count = new NpgsqlCommand("SELECT count(*) FILTER (WHERE channel = 'api'), count(*) FILTER (WHERE channel = 'batch') FROM predictions", connection);
-            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            (apiRows, batchRows) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
-        var allRuns = runs.Concat(instrumentation.All).Concat(shadow.Rounds.All).Append(logRun).ToList();
+        var allRuns = session.Runs.Concat(m.Instrumentation.All).Concat(m.Shadow.Rounds.All).Append(m.LogRun).ToList();
         var postRuns = allRuns.Where(r => r.Name.StartsWith("POST", StringComparison.Ordinal)).ToList();
         var acknowledged = postRuns.Sum(r => r.Wrk.Succeeded) + warmUps.Sum(w => w.Succeeded);
         var failures = allRuns.Sum(r => r.Wrk.Failures) + warmUps.Sum(w => w.Failures);
         // wrk ends each run by closing its connections: the requests then in flight are committed but not counted by it.
         var cutOff = apiRows - acknowledged;
 
-        var table = Table(options, runs, load, instrumentation, shadow, ingest, peakRssKb, hwmKb, scrapes, instrumentationNs);
+        var table = Table(options, session.Runs, m.Endpoints.Load, m.Instrumentation, m.Shadow, m.Ingest, m.Endpoints.PeakRssKb, m.Endpoints.HwmKb, m.Endpoints.Scrapes, m.InstrumentationNs);
         var checks = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the instrumented instances' own `vigie_http_requests_total` (main and twin) counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
-            .AppendLine(CultureInfo.InvariantCulture, $"- web.log: {logLines:N0} request-summary lines for the {logRun.Wrk.Succeeded:N0} acknowledged POSTs of the last 10 s run (+ requests in flight at its end).")
+            .AppendLine(CultureInfo.InvariantCulture, $"- web.log: {m.LogLines:N0} request-summary lines for the {m.LogRun.Wrk.Succeeded:N0} acknowledged POSTs of the last 10 s run (+ requests in flight at its end).")
             .ToString();
-        var machine = string.Create(CultureInfo.InvariantCulture,
-            $"{Environment.ProcessorCount} cores ({CpuModel()}), load average {loadAverage} at the start; wrk -t{options.Threads} -c{options.Connections} on 127.0.0.1; PostgreSQL {postgresVersion} durable (fsync on, synchronous_commit on); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var document = $"# Vigie benchmark\n\n{machine}\n\n{table}\n{checks}";
         Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
-        await File.WriteAllTextAsync(options.Output, document, cancellationToken);
+        await File.WriteAllTextAsync(options.Output, document, session.CancellationToken);
         console.WriteLine();
         console.WriteLine(machine);
         console.WriteLine();
@@ -339,13 +344,94 @@ public static class Benchmark
         console.WriteLine(checks);
         console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
         var runCount = allRuns.Count + warmUps.Count;
-        var healthy = failures == 0 && unexplainedNon2xx == 0 && cutOffNon2xx <= runCount * options.Connections && apiRows >= acknowledged && batchRows == batchRowsStored && logLines >= logRun.Wrk.Succeeded
-            && shadow.Scored > 0;
+        var healthy = failures == 0 && unexplainedNon2xx == 0 && cutOffNon2xx <= runCount * options.Connections && apiRows >= acknowledged && batchRows == batchRowsStored && m.LogLines >= m.LogRun.Wrk.Succeeded
+            && m.Shadow.Scored > 0;
         if (!healthy)
         {
             console.WriteLine("Benchmark checks FAILED (see above).");
         }
         return healthy ? 0 : 1;
+    }
+
+    /// <summary>The long prediction run of the main instance and what was sampled during it.</summary>
+    private sealed record EndpointRuns(Run Load, long PeakRssKb, long HwmKb, List<double> Scrapes);
+
+    /// <summary>Everything the phases measured, for the report.</summary>
+    private sealed record Measured(EndpointRuns Endpoints, PairedRounds Instrumentation, double InstrumentationNs, ShadowRounds Shadow, BatchIngestResult Ingest,
+        Run LogRun, long LogLines, Dictionary<string, double> StatusBefore, Dictionary<string, double> StatusAfter, (long Api, long Batch) Stored);
+
+    /// <summary>
+    /// What every phase of one benchmark run shares: the options, the stack and its two twins (metrics on and off), the
+    /// postmaster whose process tree is PostgreSQL's CPU, the wrk scripts, and the runs and warm-ups recorded so far.
+    /// </summary>
+    private sealed class Session
+    {
+        public required BenchmarkOptions Options { get; init; }
+        public required TextWriter Console { get; init; }
+        public required CancellationToken CancellationToken { get; init; }
+        public required NativeStack Stack { get; init; }
+        public required string AdminToken { get; init; }
+        public required ManagedProcess Plain { get; init; }
+        public required ManagedProcess Twin { get; init; }
+        public required Uri PlainUrl { get; init; }
+        public required Uri TwinUrl { get; init; }
+        public required Uri TwinMetricsUrl { get; init; }
+        public required int Postmaster { get; init; }
+        public required string LoadAverageAtStart { get; init; }
+        public string Scripts => Path.Combine(Options.RepositoryRoot, "src", "Stack", "Bench", "Scripts");
+        public Uri Web => Stack.WebUrl;
+        public TimeSpan Duration => TimeSpan.FromSeconds(Options.DurationSeconds);
+        public List<Run> Runs { get; } = [];
+        public List<WrkResult> WarmUps { get; } = [];
+
+        /// <summary>
+        /// Starts the twins on the stack's database. The overhead compares two instances started together and loaded
+        /// alike, which differ only in Metrics:Enabled; the main instance, with a minute of load and Prometheus' scrapes
+        /// behind it, would not be a like-for-like twin.
+        /// </summary>
+        public static async Task<Session> StartTwinsAsync(BenchmarkOptions options, NativeStack stack, string adminToken, TextWriter console, CancellationToken cancellationToken)
+        {
+            var (plainPort, twinPort, twinMetricsPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
+            var plain = await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken);
+            var twin = await stack.StartAppAsync("web-metrics", twinPort, twinMetricsPort, new Dictionary<string, string>(), cancellationToken);
+            return new Session
+            {
+                Options = options,
+                Console = console,
+                CancellationToken = cancellationToken,
+                Stack = stack,
+                AdminToken = adminToken,
+                Plain = plain,
+                Twin = twin,
+                PlainUrl = new Uri($"http://127.0.0.1:{plainPort.ToString(CultureInfo.InvariantCulture)}/"),
+                TwinUrl = new Uri($"http://127.0.0.1:{twinPort.ToString(CultureInfo.InvariantCulture)}/"),
+                TwinMetricsUrl = new Uri($"http://127.0.0.1:{twinMetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics"),
+                Postmaster = int.Parse(File.ReadLines(Path.Combine(stack.Database.BaseDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture),
+                LoadAverageAtStart = File.ReadAllText("/proc/loadavg").Split(' ')[0],
+            };
+        }
+
+        /// <summary>The prediction load on the main instance, with all of wrk's threads and connections, not measured.</summary>
+        public Task<WrkResult> LoadAsync(TimeSpan length) =>
+            Wrk.RunAsync(new Uri(Web, "/api/predictions"), Scripts, "post-prediction.lua", Options.Threads, Options.Connections, length, CancellationToken);
+
+        /// <summary>One wrk run against <paramref name="url"/> and the CPU it cost the app, PostgreSQL, wrk and the rest of the machine.</summary>
+        public async Task<Run> MeasureAsync(string name, Uri url, string? script, TimeSpan length, int appPid)
+        {
+            var (busy0, total0) = ProcFs.MachineTicks();
+            var app0 = ProcFs.CpuTicks(appPid);
+            var pg0 = ProcFs.TreeTicks(Postmaster);
+            var wrk0 = ProcFs.WaitedChildrenTicks();
+            var result = await Wrk.RunAsync(url, Scripts, script, Options.Threads, Options.Connections, length, CancellationToken);
+            var (busy1, total1) = ProcFs.MachineTicks();
+            double app = ProcFs.CpuTicks(appPid) - app0, pg = ProcFs.TreeTicks(Postmaster) - pg0, wrk = ProcFs.WaitedChildrenTicks() - wrk0;
+            double busy = busy1 - busy0, total = total1 - total0;
+            var perRequest = 1e6 / ProcFs.TicksPerSecond / Math.Max(1, result.Requests);
+            var run = new Run(name, result, app * perRequest, pg * perRequest, wrk / total, Math.Max(0, busy - app - pg - wrk) / total, app / total, pg / total);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {name,-46} {result.RequestsPerSecond,9:N0} req/s  p50 {result.P50Ms,6:F2} ms  p99 {result.P99Ms,7:F2} ms  failures {result.Failures}  app {run.AppCpuUsPerRequest:F0} µs/req  other processes {run.OtherShare:P0}"));
+            return run;
+        }
     }
 
     /// <summary>
@@ -356,9 +442,11 @@ public static class Benchmark
     /// worker's backlog is waited for, its CPU counted for that run, so the next run starts from a quiet instance; every
     /// shadowed run stops the shadow when it ends, which leaves the registry as it was (the candidate stays a candidate).
     /// </summary>
-    private static async Task<ShadowRounds> ShadowRoundsAsync(BenchmarkOptions options, Uri web, string adminToken, string database, int appPid, int postmaster,
-        Func<string, Task<Run>> measure, Func<TimeSpan, Task<WrkResult>> load, List<WrkResult> warmUps, TextWriter console, CancellationToken cancellationToken)
+    private static async Task<ShadowRounds> ShadowRoundsAsync(Session session)
     {
+        var (options, web, adminToken, console, cancellationToken) = (session.Options, session.Web, session.AdminToken, session.Console, session.CancellationToken);
+        var (database, appPid, postmaster) = (session.Stack.Database.AdminConnectionString, session.Stack.App.Id, session.Postmaster);
+        Task<Run> Measure(string name) => session.MeasureAsync(name, new Uri(web, "/api/predictions"), "post-prediction.lua", session.Duration, appPid);
         using var admin = TrainCommand.AdminClient(web, adminToken);
         var newest = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/api/predictions", UriKind.Relative), cancellationToken)).RootElement.GetProperty("items");
         foreach (var prediction in newest.EnumerateArray())
@@ -442,7 +530,7 @@ public static class Benchmark
         }
 
         // The shadow path (queue, worker, its INSERT) warmed up first, as the rest was.
-        warmUps.Add((await ShadowedAsync(() => load(TimeSpan.FromSeconds(10)))).Result);
+        session.WarmUps.Add((await ShadowedAsync(() => session.LoadAsync(TimeSpan.FromSeconds(10)))).Result);
         var rounds = new PairedRounds([], []);
         long totalMade = 0, totalScored = 0;
         double catchUp = 0;
@@ -453,11 +541,11 @@ public static class Benchmark
             {
                 if (!shadowed)
                 {
-                    without = await measure($"POST /api/predictions, no shadow (round {round})");
+                    without = await Measure($"POST /api/predictions, no shadow (round {round})");
                     continue;
                 }
                 var name = $"POST /api/predictions, in shadow (round {round})";
-                var (result, made, scored, seconds, appTicks, pgTicks) = await ShadowedAsync(() => measure(name));
+                var (result, made, scored, seconds, appTicks, pgTicks) = await ShadowedAsync(() => Measure(name));
                 // The worker's catch-up after the run is part of the shadow's cost per request.
                 var usPerTickAndRequest = 1e6 / ProcFs.TicksPerSecond / Math.Max(1, result.Wrk.Requests);
                 with = result with

@@ -48,18 +48,13 @@ public static class Soak
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         var length = TimeSpan.FromMinutes(Math.Clamp(options.Minutes, 0.1, 24 * 60));
-        var state = options.StateDirectory;
-        PostgresCluster.StopExisting(Path.Combine(state, "postgres"));
-        if (Directory.Exists(state))
-        {
-            Directory.Delete(state, recursive: true);
-        }
+        ThrowawayStack.ClearState(options.StateDirectory);
         console.WriteLine($"Soak: {length.TotalMinutes:0.#} min at {options.Rate} predictions/s over {options.Workers} connections, plus reads and a batch every 30 s.");
         await using var stack = await NativeStack.StartAsync(new NativeStackOptions
         {
             RepositoryRoot = options.RepositoryRoot,
-            StateDirectory = state,
-            LogDirectory = Path.Combine(state, "logs"),
+            StateDirectory = options.StateDirectory,
+            LogDirectory = Path.Combine(options.StateDirectory, "logs"),
             Configuration = options.Configuration,
             DurableDatabase = true,
             // One load generator whose predictions (--rate) and bursts of feedback could pass the per-client write
@@ -67,29 +62,139 @@ public static class Soak
             AppSettings = new Dictionary<string, string> { ["RateLimits__Writes"] = "0" },
         }, line => console.WriteLine($"  starting {line}"), cancellationToken);
 
-        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = options.Workers + 4 };
-        using var http = new HttpClient(handler) { BaseAddress = stack.WebUrl, Timeout = TimeSpan.FromSeconds(30) };
-        var acknowledged = new ConcurrentDictionary<long, byte>();
-        var errors = new ConcurrentDictionary<string, int>();
-        var latencies = new ConcurrentBag<double>();
-        long requests = 0, batchRows = 0, duplicateIds = 0;
-        void Error(string what) => errors.AddOrUpdate(what, 1, (_, n) => n + 1);
+        using var traffic = new Traffic(options, stack, console);
+        await traffic.RunAsync(length);
+        var stored = await ReadStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
+        return await ReportAsync(options, traffic, stored, console, cancellationToken);
+    }
 
-        using var stop = new CancellationTokenSource(length);
-        var clock = Stopwatch.StartNew();
-        var interval = TimeSpan.FromSeconds((double)options.Workers / options.Rate);
-        var workers = Enumerable.Range(0, options.Workers).Select(worker => Task.Run(async () =>
+    /// <summary>The ids of the API's predictions in the table, and the number of batch rows.</summary>
+    private static async Task<(HashSet<long> Ids, long BatchRows)> ReadStoredAsync(string adminConnectionString, CancellationToken cancellationToken)
+    {
+        var stored = new HashSet<long>();
+        await using var connection = new NpgsqlConnection(adminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var ids = new NpgsqlCommand("SELECT id FROM predictions WHERE channel = 'api'", connection))
+        await using (var reader = await ids.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                stored.Add(reader.GetInt64(0));
+            }
+        }
+        await using var batches = new NpgsqlCommand("SELECT count(*) FROM predictions WHERE channel = 'batch'", connection);
+        return (stored, (long)(await batches.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    /// <summary>Writes the report to artifacts/soak.md and the console; 0 when no error and every acknowledged write is stored once.</summary>
+    private static async Task<int> ReportAsync(SoakOptions options, Traffic traffic, (HashSet<long> Ids, long BatchRows) stored, TextWriter console, CancellationToken cancellationToken)
+    {
+        var (acknowledged, errors, samples, elapsed) = (traffic.Acknowledged, traffic.Errors, traffic.Samples, traffic.Elapsed);
+        var (requests, batchRows, duplicateIds) = (traffic.Requests, traffic.BatchRows, traffic.DuplicateIds);
+        var missing = acknowledged.Keys.Count(id => !stored.Ids.Contains(id));
+        var unacknowledged = stored.Ids.Count(id => !acknowledged.ContainsKey(id));
+
+        var steady = samples.Where(s => s.At >= TimeSpan.FromMinutes(1)).ToList();
+        if (steady.Count < 3)
+        {
+            steady = samples;
+        }
+        var slope = Slope(steady.Select(s => (s.At.TotalMinutes, s.RssKb / 1024.0)).ToList());
+        var sorted = traffic.Latencies.Order().ToList();
+        var inv = CultureInfo.InvariantCulture;
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"# Vigie soak\n\n{elapsed.TotalMinutes:F1} min, {Environment.ProcessorCount} cores, durable PostgreSQL; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n")
+            .AppendLine("| | |")
+            .AppendLine("|---|---|")
+            .AppendLine(string.Create(inv, $"| requests | {requests:N0} ({requests / elapsed.TotalSeconds:N0}/s): predictions at {acknowledged.Count / elapsed.TotalSeconds:N0}/s, reads, pages, {batchRows / 1000:N0} batches |"))
+            .AppendLine(string.Create(inv, $"| errors | {errors.Values.Sum()}{(errors.IsEmpty ? "" : " (" + string.Join(", ", errors.Select(e => $"{e.Key}: {e.Value}")) + ")")} |"))
+            .AppendLine(string.Create(inv, $"| POST latency | p50 {Percentile(sorted, 0.5):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {(sorted.Count > 0 ? sorted[^1] : 0):F0} ms |"))
+            .AppendLine(string.Create(inv, $"| acknowledged predictions | {acknowledged.Count:N0}; in the table: {stored.Ids.Count:N0}; missing {missing}; stored but unacknowledged {unacknowledged}; ids answered twice {duplicateIds} |"))
+            .AppendLine(string.Create(inv, $"| batch rows | {batchRows:N0} acknowledged, {stored.BatchRows:N0} in the table |"))
+            .AppendLine(string.Create(inv, $"| app RSS | first sample {samples.FirstOrDefault()?.RssKb / 1024.0:F0} MB, after 1 min {steady.FirstOrDefault()?.RssKb / 1024.0:F0} MB, last {samples.LastOrDefault()?.RssKb / 1024.0:F0} MB, max {samples.Max(s => s.RssKb) / 1024.0:F0} MB (limit 512 MB); trend after the first minute {slope:+0.00;-0.00} MB/min |"))
+            .ToString();
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
+        await File.WriteAllTextAsync(options.Output, report, cancellationToken);
+        console.WriteLine();
+        console.WriteLine(report);
+        console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
+        var ok = errors.IsEmpty && missing == 0 && unacknowledged == 0 && duplicateIds == 0 && stored.BatchRows == batchRows && samples.Max(s => s.RssKb) * 1024L < 512L * 1024 * 1024;
+        console.WriteLine(ok ? "Soak: no error, every acknowledged write stored once." : "Soak checks FAILED (see above).");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The soak's client: <see cref="SoakOptions.Workers"/> writers at the asked rate, readers of the history, the home
+    /// page and the history page, a batch upload every 30 s and an RSS sample every 5 s; it records every acknowledged
+    /// id, every error and every POST latency.
+    /// </summary>
+    private sealed class Traffic(SoakOptions options, NativeStack stack, TextWriter console) : IDisposable
+    {
+        private readonly SocketsHttpHandler _handler = new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = options.Workers + 4 };
+        private readonly Stopwatch _clock = new();
+        private readonly byte[] _csv = BatchIngest.Csv(1000);
+        private HttpClient? _http;
+        private CancellationTokenSource? _stop;
+        private long _requests, _batchRows, _duplicateIds;
+
+        public ConcurrentDictionary<long, byte> Acknowledged { get; } = new();
+        public ConcurrentDictionary<string, int> Errors { get; } = new();
+        public ConcurrentBag<double> Latencies { get; } = [];
+        public List<Sample> Samples { get; } = [];
+        public TimeSpan Elapsed { get; private set; }
+        public long Requests => Interlocked.Read(ref _requests);
+        public long BatchRows => Interlocked.Read(ref _batchRows);
+        public long DuplicateIds => Interlocked.Read(ref _duplicateIds);
+
+        private HttpClient Http => _http!;
+        private CancellationToken Stopping => _stop!.Token;
+
+        public async Task RunAsync(TimeSpan length)
+        {
+            _http = new HttpClient(_handler, disposeHandler: false) { BaseAddress = stack.WebUrl, Timeout = TimeSpan.FromSeconds(30) };
+            _stop = new CancellationTokenSource(length);
+            _clock.Start();
+            var interval = TimeSpan.FromSeconds((double)options.Workers / options.Rate);
+            var workers = Enumerable.Range(0, options.Workers).Select(worker => Task.Run(() => WriteAsync(worker, interval))).ToList();
+            var background = new List<Task>
+            {
+                EveryAsync(TimeSpan.FromMilliseconds(200), () => GetAsync("/api/predictions?limit=50")),
+                EveryAsync(TimeSpan.FromSeconds(1), () => GetAsync("/")),
+                EveryAsync(TimeSpan.FromSeconds(1), () => GetAsync("/History")),
+                EveryAsync(TimeSpan.FromSeconds(30), UploadBatchAsync),
+                EveryAsync(TimeSpan.FromSeconds(5), () =>
+                {
+                    TakeSample();
+                    return Task.CompletedTask;
+                }),
+            };
+            await Task.WhenAll(workers);
+            await Task.WhenAll(background);
+            Elapsed = _clock.Elapsed;
+        }
+
+        public void Dispose()
+        {
+            _http?.Dispose();
+            _stop?.Dispose();
+            _handler.Dispose();
+        }
+
+        private void Error(string what) => Errors.AddOrUpdate(what, 1, (_, n) => n + 1);
+
+        // One writer: a prediction every interval, at a random phase so the writers do not send in step.
+        private async Task WriteAsync(int worker, TimeSpan interval)
         {
             var random = new Random(worker);
-            var next = clock.Elapsed + interval * random.NextDouble();
-            while (!stop.IsCancellationRequested)
+            var next = _clock.Elapsed + interval * random.NextDouble();
+            while (!Stopping.IsCancellationRequested)
             {
-                var wait = next - clock.Elapsed;
+                var wait = next - _clock.Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
                     try
                     {
-                        await Task.Delay(wait, stop.Token);
+                        await Task.Delay(wait, Stopping);
                     }
                     catch (OperationCanceledException)
                     {
@@ -102,16 +207,16 @@ public static class Soak
                 try
                 {
                     // Not cancelled by the end of the run: a request sent is answered, so every write is either acknowledged or an error.
-                    using var response = await http.PostAsJsonAsync("/api/predictions", body, CancellationToken.None);
-                    Interlocked.Increment(ref requests);
+                    using var response = await Http.PostAsJsonAsync("/api/predictions", body, CancellationToken.None);
+                    Interlocked.Increment(ref _requests);
                     if (response.StatusCode == HttpStatusCode.Created)
                     {
                         var id = (await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None)).GetProperty("id").GetInt64();
-                        if (!acknowledged.TryAdd(id, 0))
+                        if (!Acknowledged.TryAdd(id, 0))
                         {
-                            Interlocked.Increment(ref duplicateIds);
+                            Interlocked.Increment(ref _duplicateIds);
                         }
-                        latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        Latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
                     else
                     {
@@ -120,15 +225,15 @@ public static class Soak
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    Interlocked.Increment(ref requests);
+                    Interlocked.Increment(ref _requests);
                     Error($"POST {ex.GetType().Name}");
                 }
             }
-        })).ToList();
+        }
 
-        async Task EveryAsync(TimeSpan period, Func<Task> action)
+        private async Task EveryAsync(TimeSpan period, Func<Task> action)
         {
-            while (!stop.IsCancellationRequested)
+            while (!Stopping.IsCancellationRequested)
             {
                 try
                 {
@@ -140,7 +245,7 @@ public static class Soak
                 }
                 try
                 {
-                    await Task.Delay(period, stop.Token);
+                    await Task.Delay(period, Stopping);
                 }
                 catch (OperationCanceledException)
                 {
@@ -149,100 +254,42 @@ public static class Soak
             }
         }
 
-        async Task GetAsync(string path)
+        private async Task GetAsync(string path)
         {
-            using var response = await http.GetAsync(new Uri(path, UriKind.Relative), CancellationToken.None);
+            using var response = await Http.GetAsync(new Uri(path, UriKind.Relative), CancellationToken.None);
             await response.Content.ReadAsByteArrayAsync(CancellationToken.None);
-            Interlocked.Increment(ref requests);
+            Interlocked.Increment(ref _requests);
             if (!response.IsSuccessStatusCode)
             {
                 Error($"GET {path} {(int)response.StatusCode}");
             }
         }
 
-        var csv = BatchIngest.Csv(1000);
-        var samples = new List<Sample>();
-        var background = new List<Task>
+        private async Task UploadBatchAsync()
         {
-            EveryAsync(TimeSpan.FromMilliseconds(200), () => GetAsync("/api/predictions?limit=50")),
-            EveryAsync(TimeSpan.FromSeconds(1), () => GetAsync("/")),
-            EveryAsync(TimeSpan.FromSeconds(1), () => GetAsync("/History")),
-            EveryAsync(TimeSpan.FromSeconds(30), async () =>
+            using var form = new MultipartFormDataContent();
+            var file = new ByteArrayContent(_csv);
+            file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            form.Add(file, "file", "soak.csv");
+            using var response = await Http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), form, CancellationToken.None);
+            Interlocked.Increment(ref _requests);
+            if (response.IsSuccessStatusCode)
             {
-                using var form = new MultipartFormDataContent();
-                var file = new ByteArrayContent(csv);
-                file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-                form.Add(file, "file", "soak.csv");
-                using var response = await http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), form, CancellationToken.None);
-                Interlocked.Increment(ref requests);
-                if (response.IsSuccessStatusCode)
-                {
-                    Interlocked.Add(ref batchRows, (await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None)).GetProperty("accepted").GetInt32());
-                }
-                else
-                {
-                    Error($"POST batch {(int)response.StatusCode}");
-                }
-            }),
-            EveryAsync(TimeSpan.FromSeconds(5), () =>
-            {
-                var sample = new Sample(clock.Elapsed, ProcFs.StatusKb(stack.App.Id, "VmRSS") ?? 0, Interlocked.Read(ref requests), errors.Values.Sum());
-                samples.Add(sample);
-                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {sample.At:mm\\:ss}  RSS {sample.RssKb / 1024.0,6:F1} MB  requests {sample.Requests,9:N0}  errors {sample.Errors}"));
-                return Task.CompletedTask;
-            }),
-        };
-        await Task.WhenAll(workers);
-        await Task.WhenAll(background);
-        var elapsed = clock.Elapsed;
-
-        var stored = new HashSet<long>();
-        long storedBatchRows;
-        await using (var connection = new NpgsqlConnection(stack.Database.AdminConnectionString))
-        {
-            await connection.OpenAsync(cancellationToken);
-            await using (var ids = new NpgsqlCommand("SELECT id FROM predictions WHERE channel = 'api'", connection))
-            await using (var reader = await ids.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    stored.Add(reader.GetInt64(0));
-                }
+                Interlocked.Add(ref _batchRows, (await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None)).GetProperty("accepted").GetInt32());
             }
-            await using var batches = new NpgsqlCommand("SELECT count(*) FROM predictions WHERE channel = 'batch'", connection);
-            storedBatchRows = (long)(await batches.ExecuteScalarAsync(cancellationToken))!;
+            else
+            {
+                Error($"POST batch {(int)response.StatusCode}");
+            }
         }
-        var missing = acknowledged.Keys.Count(id => !stored.Contains(id));
-        var unacknowledged = stored.Count(id => !acknowledged.ContainsKey(id));
 
-        var steady = samples.Where(s => s.At >= TimeSpan.FromMinutes(1)).ToList();
-        if (steady.Count < 3)
+        private void TakeSample()
         {
-            steady = samples;
+            var sample = new Sample(_clock.Elapsed, ProcFs.StatusKb(stack.App.Id, "VmRSS") ?? 0, Requests, Errors.Values.Sum());
+            Samples.Add(sample);
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {sample.At:mm\\:ss}  RSS {sample.RssKb / 1024.0,6:F1} MB  requests {sample.Requests,9:N0}  errors {sample.Errors}"));
         }
-        var slope = Slope(steady.Select(s => (s.At.TotalMinutes, s.RssKb / 1024.0)).ToList());
-        var sorted = latencies.Order().ToList();
-        var inv = CultureInfo.InvariantCulture;
-        var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"# Vigie soak\n\n{elapsed.TotalMinutes:F1} min, {Environment.ProcessorCount} cores, durable PostgreSQL; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n")
-            .AppendLine("| | |")
-            .AppendLine("|---|---|")
-            .AppendLine(string.Create(inv, $"| requests | {requests:N0} ({requests / elapsed.TotalSeconds:N0}/s): predictions at {acknowledged.Count / elapsed.TotalSeconds:N0}/s, reads, pages, {batchRows / 1000:N0} batches |"))
-            .AppendLine(string.Create(inv, $"| errors | {errors.Values.Sum()}{(errors.IsEmpty ? "" : " (" + string.Join(", ", errors.Select(e => $"{e.Key}: {e.Value}")) + ")")} |"))
-            .AppendLine(string.Create(inv, $"| POST latency | p50 {Percentile(sorted, 0.5):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {(sorted.Count > 0 ? sorted[^1] : 0):F0} ms |"))
-            .AppendLine(string.Create(inv, $"| acknowledged predictions | {acknowledged.Count:N0}; in the table: {stored.Count:N0}; missing {missing}; stored but unacknowledged {unacknowledged}; ids answered twice {duplicateIds} |"))
-            .AppendLine(string.Create(inv, $"| batch rows | {batchRows:N0} acknowledged, {storedBatchRows:N0} in the table |"))
-            .AppendLine(string.Create(inv, $"| app RSS | first sample {samples.FirstOrDefault()?.RssKb / 1024.0:F0} MB, after 1 min {steady.FirstOrDefault()?.RssKb / 1024.0:F0} MB, last {samples.LastOrDefault()?.RssKb / 1024.0:F0} MB, max {samples.Max(s => s.RssKb) / 1024.0:F0} MB (limit 512 MB); trend after the first minute {slope:+0.00;-0.00} MB/min |"))
-            .ToString();
-        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
-        await File.WriteAllTextAsync(options.Output, report, cancellationToken);
-        console.WriteLine();
-        console.WriteLine(report);
-        console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
-        var ok = errors.IsEmpty && missing == 0 && unacknowledged == 0 && duplicateIds == 0 && storedBatchRows == batchRows && samples.Max(s => s.RssKb) * 1024L < 512L * 1024 * 1024;
-        console.WriteLine(ok ? "Soak: no error, every acknowledged write stored once." : "Soak checks FAILED (see above).");
-        return ok ? 0 : 1;
     }
 
     private static double Percentile(List<double> sorted, double p) =>

@@ -20,13 +20,6 @@ public sealed class ModelOptions
 /// <summary>Loads the configured model file or trains one, and evaluates it on the held-out split.</summary>
 public static class ModelLoader
 {
-    /// <summary>Produces the base model (loaded from <c>Model:Path</c> or trained) and the training data (whose distribution the drift monitor compares against).</summary>
-    public static (SpeciesModel Model, PenguinDataSet Data) LoadOrTrain(ModelOptions options, ILogger logger)
-    {
-        var data = LoadData(options);
-        return (new SpeciesModel(LoadOrTrainBase(options, data, logger).Trained), data);
-    }
-
     /// <summary>The vendored training data of <c>Model:DataPath</c>.</summary>
     public static PenguinDataSet LoadData(ModelOptions options)
     {

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Vigie.Tests.Reliability;
 
 /// <summary>
-/// Slow clients against real Kestrel with the app's limits (ServiceRegistration.ConfigureVigieLimits): headers must be
+/// Slow clients against real Kestrel with the app's limits (VigieDefaults.ConfigureLimits): headers must be
 /// complete within 10 s (RequestHeadersTimeout) and a body must arrive at 240 bytes/s or more after a 5 s grace period
 /// (MinRequestBodyDataRate). A client that trickles is cut off, and does not keep others from being served.
 /// </summary>

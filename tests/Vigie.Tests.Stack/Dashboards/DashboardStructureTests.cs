@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Testing;
 using YamlDotNet.RepresentationModel;
 
@@ -130,6 +131,7 @@ public sealed partial class DashboardStructureTests
     public async Task No_query_reads_a_vigie_metric_the_app_does_not_export()
     {
         var registry = global::Prometheus.Metrics.NewCustomRegistry();
+        _ = new HttpInstruments(registry);
         _ = new VigieMetrics(registry);
         using var stream = new MemoryStream();
         await registry.CollectAndExportAsTextAsync(stream);

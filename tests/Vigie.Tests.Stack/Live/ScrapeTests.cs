@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Stack;
 using Vigie.Testing;
 using static Vigie.Tests.Stack.Live.LiveStack;
@@ -14,6 +15,7 @@ public sealed partial class ScrapeTests
     private static async Task<IReadOnlyList<(string Name, string Type)>> CatalogFamiliesAsync()
     {
         var registry = global::Prometheus.Metrics.NewCustomRegistry();
+        _ = new HttpInstruments(registry);
         _ = new VigieMetrics(registry);
         using var stream = new MemoryStream();
         await registry.CollectAndExportAsTextAsync(stream);

@@ -1,5 +1,5 @@
 using Prometheus;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Model;
 
 namespace Vigie.Tests.Unit.Model;

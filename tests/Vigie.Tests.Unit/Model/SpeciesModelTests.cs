@@ -93,9 +93,10 @@ public sealed class SpeciesModelTests
         try
         {
             var options = new ModelOptions { Path = Path.Combine(directory.FullName, "model.zip") };
-            var (trained, _) = ModelLoader.LoadOrTrain(options, NullLogger.Instance);
+            var data = ModelLoader.LoadData(options);
+            var trained = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained);
             Assert.That(File.Exists(options.Path), Is.True, "the trained model is saved where Model:Path points");
-            var (loaded, _) = ModelLoader.LoadOrTrain(options, NullLogger.Instance);
+            var loaded = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained);
             var input = new Measurements(45.2, 16.4, 223, 5950);
             Assert.Multiple(() =>
             {

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
 
@@ -47,7 +47,7 @@ public sealed class AlertInbox(AlertStore store, DatabaseStatus database, VigieM
         // Counted once acknowledged: a delivery refused with 503 comes again and is counted then.
         foreach (var n in notifications)
         {
-            metrics.AlertNotifications.WithLabels(n.Status, KnownSeverities.Contains(n.Severity) ? n.Severity : "other").Inc();
+            metrics.RecordAlertNotification(n.Status, KnownSeverities.Contains(n.Severity) ? n.Severity : "other");
         }
         return stored;
     }

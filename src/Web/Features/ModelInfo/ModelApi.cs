@@ -17,7 +17,7 @@ public static class ModelApi
                 var serving = models.RequireActive();
                 return TypedResults.Ok(new ModelDescription(
                     serving.Version, serving.Model.Trainer, serving.Settings, serving.Model.HeldOutAccuracy, serving.DataRows,
-                    Species.All, Vigie.Metrics.VigieMetrics.Features, drift.Current(), models.Shadow?.Version));
+                    Species.All, Vigie.Web.Infrastructure.Telemetry.VigieMetrics.Features, drift.Current(), models.Shadow?.Version));
             })
             .WithTags("Model").WithName("GetModel")
             .WithSummary("The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.");

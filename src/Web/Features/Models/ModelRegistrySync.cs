@@ -1,5 +1,5 @@
 using Npgsql;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;
@@ -42,10 +42,6 @@ public sealed class ModelRegistrySync(
     private ServingModel? _base;
     private ServingModel? _prepared;
     private bool _baseEnsured;
-    private volatile bool _listening;
-
-    /// <summary>True while the LISTEN connection is up (otherwise changes arrive by polling only).</summary>
-    public bool Listening => _listening;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,7 +65,6 @@ public sealed class ModelRegistrySync(
             catch (Exception ex)
             {
                 // Never let the service die: an outage or a bad version is logged and the registry polled again.
-                _listening = false;
                 if (ex is DatabaseUnavailableException || VigieDatabase.IsUnavailable(ex))
                 {
                     logger.LogWarning("Model registry unreachable ({Reason}); polling every {Seconds:F0} s until it answers", ex.Message, interval.TotalSeconds);
@@ -130,7 +125,6 @@ public sealed class ModelRegistrySync(
             {
                 await listen.ExecuteNonQueryAsync(cancellationToken);
             }
-            _listening = true;
             logger.LogInformation("Listening for model registry changes on {Channel}", ModelRegistryStore.Channel);
             // Anything committed before LISTEN took effect.
             await ReconcileAsync(cancellationToken);
@@ -143,7 +137,6 @@ public sealed class ModelRegistrySync(
         }
         finally
         {
-            _listening = false;
             // Pooled connections are not reset on return (NoResetOnClose): leave none subscribed.
             if (connection.State == System.Data.ConnectionState.Open)
             {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Dapper;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;

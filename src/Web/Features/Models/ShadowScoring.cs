@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Dapper;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Model;

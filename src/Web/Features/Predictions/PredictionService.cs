@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Model;
 

@@ -1,4 +1,4 @@
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web.Infrastructure.Database;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Npgsql;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web.Infrastructure.Database;
 
@@ -19,6 +19,13 @@ public sealed class DatabaseUnavailableException(string operation, Exception inn
 /// </summary>
 public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metrics)
 {
+    /// <summary>
+    /// Every operation name the app passes to <see cref="RunAsync{T}"/> (the <c>operation</c> label of the DB metrics,
+    /// whose series exist from the start). A unit test checks it against the names the code uses.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Operations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts",
+        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats", "data_protection_keys"];
+
     public NpgsqlDataSource DataSource { get; } = dataSource;
 
     /// <summary>Runs <paramref name="work"/> on an open connection as the named operation.</summary>

@@ -1,4 +1,4 @@
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web.Infrastructure.Hosting;
 
@@ -11,6 +11,13 @@ namespace Vigie.Web.Infrastructure.Hosting;
 /// </summary>
 public sealed class BackgroundLoops(VigieMetrics metrics)
 {
+    /// <summary>
+    /// The name of every loop of the app (the <c>loop</c> label of <c>vigie_background_failures_total</c>, whose series
+    /// exist from the start so an alert sees the first failure). A unit test checks it against the names the loops use.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Names = ["database_migrator", "database_probe", "alert_refresher", "shadow_scoring",
+        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup"];
+
     /// <summary>First wait after a failure; doubled after each failure in a row, up to <see cref="MaxDelay"/>.</summary>
     public static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
 
@@ -31,7 +38,7 @@ public sealed class BackgroundLoops(VigieMetrics metrics)
         options.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
     }
 
-    /// <summary>Records an unexpected failure of one round of <paramref name="loop"/> (one of <see cref="VigieMetrics.BackgroundLoops"/>).</summary>
+    /// <summary>Records an unexpected failure of one round of <paramref name="loop"/> (one of <see cref="Names"/>).</summary>
     public void Failed(string loop, Exception exception, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(logger);

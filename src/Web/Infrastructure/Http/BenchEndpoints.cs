@@ -14,7 +14,7 @@ public static class BenchEndpoints
         {
             app.MapGet("/bench/noop", () => TypedResults.Text("ok")).ExcludeFromDescription();
             // The instrumentation's cost per request, measured in this process (same runtime settings as the app).
-            app.MapGet("/bench/instrumentation", () => TypedResults.Ok(new { nanosecondsPerRequest = Vigie.Metrics.InstrumentationCost.NanosecondsPerRequest() }))
+            app.MapGet("/bench/instrumentation", () => TypedResults.Ok(new { nanosecondsPerRequest = InstrumentationCost.NanosecondsPerRequest() }))
                 .ExcludeFromDescription();
         }
         return app;

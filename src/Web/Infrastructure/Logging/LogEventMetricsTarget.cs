@@ -1,7 +1,7 @@
 using NLog;
 using LogLevel = NLog.LogLevel;
 using NLog.Targets;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web.Infrastructure.Logging;
 

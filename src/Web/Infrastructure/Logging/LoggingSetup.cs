@@ -1,6 +1,7 @@
 using NLog;
 using NLog.Web;
 using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
 namespace Vigie.Web.Infrastructure.Logging;
 

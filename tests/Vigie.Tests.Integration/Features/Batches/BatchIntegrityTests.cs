@@ -1,5 +1,5 @@
 using Npgsql;
-using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Model;

@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>Promotion and rollback: atomic on every instance, attributable, and refused cleanly when they do not apply.</summary>
 [NonParallelizable]

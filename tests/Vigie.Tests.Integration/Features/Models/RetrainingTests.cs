@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>POST /api/models/train: feedback becomes training data, off the request path, one run at a time.</summary>
 [NonParallelizable]

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Vigie.Web.Features.Models;
 
-namespace Vigie.Tests.Unit.Model;
+namespace Vigie.Tests.Unit.Features.Models;
 
 public sealed class AdminTokenTests
 {

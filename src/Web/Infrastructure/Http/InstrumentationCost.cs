@@ -2,8 +2,10 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Vigie.Metrics;
+using Vigie.Web.Infrastructure.Telemetry;
 
-namespace Vigie.Metrics;
+namespace Vigie.Web.Infrastructure.Http;
 
 /// <summary>
 /// What Vigie's instrumentation costs per prediction request, measured in-process on one thread in a private registry:
@@ -11,15 +13,21 @@ namespace Vigie.Metrics;
 /// makes (inference, prediction and confidence, database query, log event). The benchmark relates it to the app's measured CPU per
 /// request, a figure that the noise of end-to-end runs on a shared machine cannot resolve below a few per cent.
 /// </summary>
-public static class InstrumentationCost
+/// <remarks>
+/// Benchmark code, reachable only through <c>GET /bench/instrumentation</c>, which <see cref="BenchEndpoints"/> maps
+/// only with <c>Bench:Enabled=true</c>. It runs in the app's process on purpose (the same runtime settings as the app it
+/// prices), so it ships in the web assembly, not in the metrics library every deployment loads as a dependency.
+/// </remarks>
+internal static class InstrumentationCost
 {
     /// <summary>Nanoseconds per request: the best of <paramref name="repetitions"/> timed loops of <paramref name="iterations"/>.</summary>
     public static double NanosecondsPerRequest(int iterations = 200_000, int repetitions = 5)
     {
-        var metrics = new VigieMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new VigieMetrics(registry);
         metrics.SetModel("bench", "bench", 1);
         var route = new RequestRouteMiddleware(_ => Task.CompletedTask);
-        var middleware = new RequestOutcomeMiddleware(route.InvokeAsync, [new HttpMetrics(metrics)]);
+        var middleware = new RequestOutcomeMiddleware(route.InvokeAsync, [new HttpMetrics(new HttpInstruments(registry))]);
         var context = new DefaultHttpContext();
         context.Request.Method = "POST";
         context.Response.StatusCode = StatusCodes.Status201Created;

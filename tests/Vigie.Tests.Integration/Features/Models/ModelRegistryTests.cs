@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>The registry in PostgreSQL: first registration, and the database's own guarantee of exactly one active version.</summary>
 [NonParallelizable]

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>A candidate in shadow scores every prediction beside the active model, off the request path.</summary>
 [NonParallelizable]

@@ -11,7 +11,7 @@ using Vigie.Testing;
 // Outside Vigie.Tests.Integration, like the reliability tests: these tests promote and roll back models, and apps of
 // one test process share prometheus-net's default registry (vigie_model_info) and NLog's configuration, so the shared
 // app of that namespace is stopped while they run.
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>One PostgreSQL cluster for the model lifecycle tests; each test class gets a database of its own in it.</summary>
 [SetUpFixture]

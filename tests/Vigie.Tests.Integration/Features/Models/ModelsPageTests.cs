@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 
-namespace Vigie.Tests.Models;
+namespace Vigie.Tests.Features.Models;
 
 /// <summary>The /Models page: the registry side by side for everyone, lifecycle actions for an admin only, antiforgery on every form.</summary>
 [NonParallelizable]

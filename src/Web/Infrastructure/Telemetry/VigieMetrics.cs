@@ -1,35 +1,26 @@
 using Prometheus;
+using Vigie.Web.Features.Predictions;
+using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
+using Vigie.Web.Model;
 
-namespace Vigie.Metrics;
+namespace Vigie.Web.Infrastructure.Telemetry;
 
 /// <summary>
-/// The one catalog of every instrument Vigie exports. A reader learns every signal from this file:
-/// name, help text, label names and bucket layout. Label values are always bounded (route templates,
-/// species, channels, operations, status codes), never ids, raw paths or user text, so the number of
-/// series stays constant however much traffic arrives.
+/// The one catalog of the app's own signals (the HTTP and process metrics are src/Metrics'). A reader learns every
+/// signal from this file: name, help text, label names and bucket layout. Label values are always bounded (species,
+/// channels, features, operations, loops), never ids or user text, and each list comes from the one place that owns the
+/// vocabulary, so the number of series stays constant however much traffic arrives and a new value is labelled where
+/// it is introduced. The instruments are private: every recording goes through a method that honours
+/// <see cref="Enabled"/>.
 /// </summary>
-/// <remarks>
-/// prometheus-net is only referenced here and in <see cref="MetricsServiceCollectionExtensions"/>: moving to
-/// System.Diagnostics.Metrics with an OpenTelemetry exporter later touches src/Metrics only.
-/// </remarks>
 public sealed class VigieMetrics
 {
-    /// <summary>The species the model can answer; used to pre-create series so dashboards show zeros, not gaps.</summary>
-    public static readonly IReadOnlyList<string> Species = ["Adelie", "Chinstrap", "Gentoo"];
-
-    /// <summary>Where a prediction came from: the browser form, the JSON API, or a CSV batch upload.</summary>
-    public static readonly IReadOnlyList<string> Channels = ["form", "api", "batch"];
-
-    /// <summary>The four model inputs, as the drift gauge labels them.</summary>
-    public static readonly IReadOnlyList<string> Features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
-
-    /// <summary>The named database operations (<c>operation</c> label of the DB metrics).</summary>
-    public static readonly IReadOnlyList<string> DbOperations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts",
-        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats", "data_protection_keys"];
+    /// <summary>The model inputs, as the drift gauge labels them: their CSV names, in model order.</summary>
+    public static IReadOnlyList<string> Features { get; } = MeasurementFields.All.Select(f => f.CsvName).ToArray();
 
     /// <summary>The app's background loops (<c>loop</c> label of <c>vigie_background_failures_total</c>).</summary>
-    public static readonly IReadOnlyList<string> BackgroundLoops = ["database_migrator", "database_probe", "alert_refresher", "shadow_scoring",
-        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup"];
+    public static IReadOnlyList<string> BackgroundLoops => Hosting.BackgroundLoops.Names;
 
     // Label children of the bounded label sets, looked up once: the hot path (every request, every prediction)
     // then records without building label arrays or hashing label values.
@@ -58,21 +49,6 @@ public sealed class VigieMetrics
         // Exemplars are only exported in the OpenMetrics format with Prometheus' exemplar storage on, which this stack does
         // not enable; reading the trace context for one on every observation is pure cost.
         factory.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = (_, _) => Exemplar.None };
-
-        HttpRequests = factory.CreateCounter(
-            "vigie_http_requests_total",
-            "HTTP requests answered by the public web port, once each (an error page re-executed for one is part of its answer). route is the route template asked for ('unmatched' when no endpoint matched, routing's 405 and 415 included), status the HTTP status code the client received (499: it hung up before the answer).",
-            ["route", "method", "status"]);
-        HttpRequestDuration = factory.CreateHistogram(
-            "vigie_http_request_duration_seconds",
-            "Time from the request entering the pipeline to the response being complete (error page included), per route template, method and status code.",
-            ["route", "method", "status"],
-            // Predictions answer in a few milliseconds; uploads of large batches take seconds.
-            new HistogramConfiguration { Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
-        HttpRequestsInFlight = factory.CreateGauge(
-            "vigie_http_requests_in_flight",
-            "Requests currently being processed, per route template and method.",
-            ["route", "method"]);
 
         Predictions = factory.CreateCounter(
             "vigie_predictions_total",
@@ -168,8 +144,33 @@ public sealed class VigieMetrics
             "Log events written by the app, per level (trace|debug|info|warn|error|fatal); a rise in error is often the first sign of trouble.",
             ["level"]);
 
-        // Zero series from the start, so "no errors" reads as 0 on dashboards and in alerts, not as missing data.
-        foreach (var operation in DbOperations)
+        PrecreateZeroSeries();
+        foreach (var level in LogLevels)
+        {
+            _logEvents[level] = LogEvents.WithLabels(level);
+        }
+        foreach (var operation in VigieDatabase.Operations)
+        {
+            _dbErrors[operation] = DbErrors.WithLabels(operation);
+            _dbDuration[operation] = DbQueryDuration.WithLabels(operation);
+        }
+        foreach (var channel in Channels.All)
+        {
+            _inference[channel] = InferenceDuration.WithLabels(channel);
+        }
+        foreach (var species in Species.All)
+        {
+            _confidence[species] = PredictionConfidence.WithLabels(species);
+        }
+        _drift = Features.Select(f => FeatureDrift.WithLabels(f)).ToArray();
+        _rowsAccepted = BatchRows.WithLabels("accepted");
+        _rowsRejected = BatchRows.WithLabels("rejected");
+    }
+
+    // Zero series from the start, so "no errors" reads as 0 on dashboards and in alerts, not as missing data.
+    private void PrecreateZeroSeries()
+    {
+        foreach (var operation in VigieDatabase.Operations)
         {
             DbErrors.WithLabels(operation);
         }
@@ -192,26 +193,6 @@ public sealed class VigieMetrics
         {
             ModelTrainingRuns.WithLabels(outcome);
         }
-        foreach (var level in LogLevels)
-        {
-            _logEvents[level] = LogEvents.WithLabels(level);
-        }
-        foreach (var operation in DbOperations)
-        {
-            _dbErrors[operation] = DbErrors.WithLabels(operation);
-            _dbDuration[operation] = DbQueryDuration.WithLabels(operation);
-        }
-        foreach (var channel in Channels)
-        {
-            _inference[channel] = InferenceDuration.WithLabels(channel);
-        }
-        foreach (var species in Species)
-        {
-            _confidence[species] = PredictionConfidence.WithLabels(species);
-        }
-        _drift = Features.Select(f => FeatureDrift.WithLabels(f)).ToArray();
-        _rowsAccepted = BatchRows.WithLabels("accepted");
-        _rowsRejected = BatchRows.WithLabels("rejected");
     }
 
     /// <summary>The levels of <c>vigie_log_events_total</c>.</summary>
@@ -222,41 +203,42 @@ public sealed class VigieMetrics
 
     private CollectorRegistry Registry { get; }
 
-    public Counter HttpRequests { get; }
-    public Histogram HttpRequestDuration { get; }
-    public Gauge HttpRequestsInFlight { get; }
-    public Counter Predictions { get; }
-    public Histogram InferenceDuration { get; }
-    public Histogram PredictionConfidence { get; }
-    public Gauge FeatureDrift { get; }
-    public Counter Feedback { get; }
-    public Counter BatchRows { get; }
-    public Histogram DbQueryDuration { get; }
-    public Counter DbErrors { get; }
-    public Gauge DbUp { get; }
-    public Gauge BuildInfo { get; }
-    public Gauge ModelInfo { get; }
-    public Gauge ModelAccuracy { get; }
-    public Counter ModelTrainingRuns { get; }
-    public Histogram ModelTrainingDuration { get; }
-    public Counter ModelSwitches { get; }
-    public Counter ShadowPredictions { get; }
-    public Counter ShadowSkipped { get; }
-    public Gauge ShadowAgreement { get; }
-    public Gauge ModelLiveAccuracy { get; }
-    public Counter LogEvents { get; }
-    public Counter AlertNotifications { get; }
-    public Counter BackgroundFailures { get; }
+    private Counter Predictions { get; }
+    private Histogram InferenceDuration { get; }
+    private Histogram PredictionConfidence { get; }
+    private Gauge FeatureDrift { get; }
+    private Counter Feedback { get; }
+    private Counter BatchRows { get; }
+    private Histogram DbQueryDuration { get; }
+    private Counter DbErrors { get; }
+    private Gauge DbUp { get; }
+    private Gauge BuildInfo { get; }
+    private Gauge ModelInfo { get; }
+    private Gauge ModelAccuracy { get; }
+    private Counter ModelTrainingRuns { get; }
+    private Histogram ModelTrainingDuration { get; }
+    private Counter ModelSwitches { get; }
+    private Counter ShadowPredictions { get; }
+    private Counter ShadowSkipped { get; }
+    private Gauge ShadowAgreement { get; }
+    private Gauge ModelLiveAccuracy { get; }
+    private Counter LogEvents { get; }
+    private Counter AlertNotifications { get; }
+    private Counter BackgroundFailures { get; }
 
     /// <summary>Publishes the model in service: info gauge at 1 with its version, held-out accuracy, and zeroed series per species/channel.</summary>
     public void SetModel(string modelVersion, string trainer, double heldOutAccuracy)
     {
+        if (!Enabled)
+        {
+            return;
+        }
         ModelInfo.WithLabels(modelVersion, trainer).Set(1);
         ModelAccuracy.WithLabels(modelVersion, "active").Set(heldOutAccuracy);
         var series = new PredictionSeries(modelVersion);
-        foreach (var species in Species)
+        foreach (var species in Species.All)
         {
-            foreach (var channel in Channels)
+            foreach (var channel in Channels.All)
             {
                 series.Children[(species, channel)] = Predictions.WithLabels(species, channel, modelVersion);
             }
@@ -277,6 +259,10 @@ public sealed class VigieMetrics
     /// </summary>
     public void SwitchModel(string? previousVersion, string? previousTrainer, string modelVersion, string trainer, double heldOutAccuracy)
     {
+        if (!Enabled)
+        {
+            return;
+        }
         SetModel(modelVersion, trainer, heldOutAccuracy);
         ModelAccuracy.RemoveLabelled(modelVersion, "candidate");
         if (previousVersion is not null && previousVersion != modelVersion)
@@ -284,6 +270,24 @@ public sealed class VigieMetrics
             ModelInfo.RemoveLabelled(previousVersion, previousTrainer ?? trainer);
             ModelAccuracy.RemoveLabelled(previousVersion, "active");
             ModelSwitches.Inc();
+        }
+    }
+
+    /// <summary>Publishes the app's version and the .NET runtime it runs on (<c>vigie_build_info</c>).</summary>
+    public void SetBuildInfo(string version, string runtime)
+    {
+        if (Enabled)
+        {
+            BuildInfo.WithLabels(version, runtime).Set(1);
+        }
+    }
+
+    /// <summary>One alert notification the inbox stored, with its status and its severity as the inbox files it.</summary>
+    public void RecordAlertNotification(string status, string severity)
+    {
+        if (Enabled)
+        {
+            AlertNotifications.WithLabels(status, severity).Inc();
         }
     }
 
