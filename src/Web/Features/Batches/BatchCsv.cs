@@ -70,12 +70,12 @@ public sealed class BatchCsv : IDisposable
         try
         {
             var header = ReadHeader(csv);
-            var positions = MeasurementFields.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
-            var missing = MeasurementFields.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
+            var positions = Measurement.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
+            var missing = Measurement.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
             if (missing.Count > 0)
             {
                 throw new InvalidBatchFileException(
-                    $"The header row must name the columns {string.Join(",", MeasurementFields.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
+                    $"The header row must name the columns {string.Join(",", Measurement.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
             }
             var extraPositions = Enumerable.Range(0, header.Length).Where(i => !positions.Contains(i)).ToArray();
             if (extraPositions.Length > MaxExtraColumns)
@@ -149,6 +149,9 @@ public sealed class BatchCsv : IDisposable
         }
     }
 
+    // The measurements of the row being read, in table order; reused from one row to the next.
+    private readonly double[] _values = new double[Measurement.All.Count];
+
     private BatchRow? ReadRow(int line, out string? error)
     {
         var csv = _csv;
@@ -157,11 +160,11 @@ public sealed class BatchCsv : IDisposable
             error = $"Expected {_columnCount} columns as in the header, found {csv.Parser.Count}.";
             return null;
         }
-        Span<double> values = stackalloc double[4];
+        var values = _values;
         List<string>? messages = null;
         for (var i = 0; i < _positions.Length; i++)
         {
-            var field = MeasurementFields.All[i];
+            var field = Measurement.All[i];
             var raw = csv.Parser[_positions[i]];
             double? value = double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
             var message = string.IsNullOrWhiteSpace(raw) ? $"{field.CsvName}: {field.Label} is required."
@@ -189,7 +192,7 @@ public sealed class BatchCsv : IDisposable
             return null;
         }
         error = null;
-        return new BatchRow(line, new Measurements(values[0], values[1], values[2], values[3]), extras);
+        return new BatchRow(line, Measurements.From(m => values[m.Index]), extras);
     }
 
     private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";
