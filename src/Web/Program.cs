@@ -1,6 +1,7 @@
 using Vigie.Metrics;
 using Vigie.Web;
 using Vigie.Web.Features.Alerts;
+using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Health;
 using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
@@ -49,6 +50,7 @@ app.UseAntiforgery();
 
 app.MapVigieHealth();
 app.MapPredictionsApi();
+app.MapBatchesApi();
 app.MapModelApi();
 app.MapModelsApi();
 app.MapAlertsApi();
