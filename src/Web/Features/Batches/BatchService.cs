@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using CsvHelper;
 using Vigie.Metrics;
-using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Model;
 
@@ -49,7 +48,7 @@ public abstract record BatchOutcome
 /// Batch predictions from a CSV upload, shared by the <c>/Batch</c> page and <c>POST /api/predictions/batch</c>:
 /// parse, validate each row, score the accepted ones, store everything in one transaction, report per line.
 /// </summary>
-public sealed class BatchService(PredictionService predictions, PredictionStore stored, BatchStore store, BatchOptions options, VigieMetrics metrics, ShadowScorer shadow, ILogger<BatchService> logger)
+public sealed class BatchService(PredictionService predictions, PredictionStore stored, BatchStore store, BatchOptions options, VigieMetrics metrics, ILogger<BatchService> logger)
 {
     public long MaxUploadBytes => options.MaxUploadBytes;
 
@@ -104,7 +103,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
             {
                 predictions.Published(species, confidence, Channels.Batch, model.Version);
             }
-            shadow.OfferBatch(batch.Id);
+            predictions.BatchStored(batch.Id);
             logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected);
             return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected, stored.StoredRejections, stored.RejectionsOmitted));
         }

@@ -15,11 +15,11 @@ namespace Vigie.Web.Features.Models;
 internal readonly record struct ShadowWork(long PredictionId, Measurements Measurements, string ServedSpecies, Guid? BatchId, ServingModel Shadow);
 
 /// <summary>
-/// The hot-path side of shadow scoring. After a prediction is stored, <see cref="Offer"/> costs one volatile read
+/// The hot-path side of shadow scoring. It listens to Predictions (<see cref="IPredictionStoredListener"/>): after a prediction is stored, <see cref="PredictionStored"/> costs one volatile read
 /// when no model is in shadow, and a non-blocking write to a bounded queue when one is: the answer, and the time it
 /// takes, do not depend on the shadow model. <see cref="ShadowScoringWorker"/> scores the queue in the background.
 /// </summary>
-public sealed class ShadowScorer
+public sealed class ShadowScorer : IPredictionStoredListener
 {
     private readonly ModelHolder _holder;
     private readonly ILogger<ShadowScorer> _logger;
@@ -43,7 +43,7 @@ public sealed class ShadowScorer
     internal ChannelReader<ShadowWork> Queue => _queue.Reader;
 
     /// <summary>Queues a stored prediction for the shadow model, if one is in shadow. Never blocks.</summary>
-    public void Offer(long predictionId, Measurements measurements, string servedSpecies)
+    public void PredictionStored(long predictionId, Measurements measurements, string servedSpecies)
     {
         if (_holder.Shadow is { } shadow)
         {
@@ -52,7 +52,7 @@ public sealed class ShadowScorer
     }
 
     /// <summary>Queues every prediction of a stored batch for the shadow model, if one is in shadow.</summary>
-    public void OfferBatch(Guid batchId)
+    public void BatchStored(Guid batchId)
     {
         if (_holder.Shadow is { } shadow)
         {
