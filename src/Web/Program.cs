@@ -3,7 +3,6 @@ using Vigie.Web;
 using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Health;
-using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;

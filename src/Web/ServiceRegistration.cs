@@ -6,7 +6,7 @@ using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Configuration;
 using Vigie.Web.Infrastructure.Http;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 using Vigie.Metrics;
 
 namespace Vigie.Web;

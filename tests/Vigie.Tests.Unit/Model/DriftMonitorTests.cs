@@ -1,6 +1,6 @@
 using Prometheus;
 using Vigie.Metrics;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Tests.Unit.Model;
 

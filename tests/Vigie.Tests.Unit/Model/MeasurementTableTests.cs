@@ -1,6 +1,6 @@
 using Vigie.Metrics;
 using Vigie.Web.Features.Predictions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Tests.Unit.Model;
 

@@ -1,4 +1,4 @@
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Tests.Unit.Model;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Tests.Unit.Model;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using CsvHelper;
 using Vigie.Metrics;
 using Vigie.Web.Features.Predictions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Batches;
 

@@ -3,7 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Batches;
 

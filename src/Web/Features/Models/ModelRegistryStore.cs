@@ -2,7 +2,7 @@ using Dapper;
 using Npgsql;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 

@@ -4,7 +4,7 @@ using Vigie.Metrics;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 

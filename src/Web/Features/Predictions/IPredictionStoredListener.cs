@@ -1,4 +1,4 @@
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -129,10 +129,10 @@ public sealed record PredictionQuery(int Limit, long? Before, string? Species, s
                 errors["cursor"] = ["cursor must be the nextCursor of a previous page."];
             }
         }
-        var normalizedSpecies = Model.Species.Normalize(species);
+        var normalizedSpecies = Classifier.Species.Normalize(species);
         if (!string.IsNullOrWhiteSpace(species) && normalizedSpecies is null)
         {
-            errors["species"] = [$"species must be one of {string.Join(", ", Model.Species.All)}."];
+            errors["species"] = [$"species must be one of {string.Join(", ", Classifier.Species.All)}."];
         }
         var normalizedChannel = Channels.Normalize(channel);
         if (!string.IsNullOrWhiteSpace(channel) && normalizedChannel is null)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Vigie.Metrics;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 

@@ -3,7 +3,7 @@ using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 

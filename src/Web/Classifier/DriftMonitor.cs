@@ -1,6 +1,6 @@
 using Vigie.Metrics;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// Feature drift as the Population Stability Index of each input over a sliding window of recent predictions

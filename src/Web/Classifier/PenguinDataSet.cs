@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using CsvHelper;
 using CsvHelper.Configuration;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>One complete observation of the Palmer Penguins data set.</summary>
 public sealed record PenguinObservation(string Species, Measurements Measurements);
@@ -47,7 +47,7 @@ public sealed class PenguinDataSet
         var dropped = 0;
         while (csv.Read())
         {
-            var species = Model.Species.Normalize(csv.GetField("species"));
+            var species = Classifier.Species.Normalize(csv.GetField("species"));
             var values = Measurement.All
                 .Select(m => double.TryParse(csv.GetField(m.CsvName), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : (double?)null)
                 .ToArray();

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// The body measurements of one penguin, already validated, in the order of <see cref="Measurement.All"/>. This file

@@ -6,7 +6,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Transforms;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>ML.NET's output: the predicted species and one score (probability) per species, in key order.</summary>
 public sealed class SpeciesScores

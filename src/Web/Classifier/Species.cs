@@ -1,4 +1,4 @@
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>The penguin species the model distinguishes, spelled as they appear in the API, CSV and database.</summary>
 public static class Species

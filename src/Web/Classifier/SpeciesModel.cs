@@ -2,7 +2,7 @@ using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// The model in service. ML.NET's <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe and costly to create,
