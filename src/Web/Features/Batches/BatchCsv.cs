@@ -16,7 +16,7 @@ public sealed record RowError(int Line, string Message);
 public readonly record struct BatchLine(BatchRow? Row, RowError? Error);
 
 /// <summary>
-/// Reads batch uploads: a header row naming at least <c>bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g</c>
+/// Reads batch uploads: a header row naming at least the CSV names of <see cref="Measurement.All"/>
 /// (any order, any case), comma-separated, RFC 4180 quoting. Each data row is accepted or rejected on its own with
 /// its line number, so one bad row never costs the others. Lines are read one at a time while they are stored, so an
 /// upload is never held in memory as rows.
@@ -149,9 +149,6 @@ public sealed class BatchCsv : IDisposable
         }
     }
 
-    // The measurements of the row being read, in table order; reused from one row to the next.
-    private readonly double[] _values = new double[Measurement.All.Count];
-
     private BatchRow? ReadRow(int line, out string? error)
     {
         var csv = _csv;
@@ -160,7 +157,7 @@ public sealed class BatchCsv : IDisposable
             error = $"Expected {_columnCount} columns as in the header, found {csv.Parser.Count}.";
             return null;
         }
-        var values = _values;
+        Span<double> values = stackalloc double[Measurement.All.Count];
         List<string>? messages = null;
         for (var i = 0; i < _positions.Length; i++)
         {
@@ -192,7 +189,7 @@ public sealed class BatchCsv : IDisposable
             return null;
         }
         error = null;
-        return new BatchRow(line, Measurements.From(m => values[m.Index]), extras);
+        return new BatchRow(line, Measurements.From(values), extras);
     }
 
     private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";

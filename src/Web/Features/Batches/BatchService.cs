@@ -130,7 +130,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
         }
         foreach (var header in Measurement.All.Select(m => m.CsvName)
                      .Concat(["species", "confidence"])
-                     .Concat(Species.All.Select(s => "probability_" + s.ToLowerInvariant()))
+                     .Concat(Species.All.Select(Species.ProbabilityName))
                      .Concat(["prediction_id", "model_version"]))
         {
             csv.WriteField(header);

@@ -25,7 +25,7 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
     internal static readonly string MeasurementColumns = string.Join(", ", Measurement.All.Select(m => m.Column));
 
     /// <summary>The probability columns, in <see cref="Species.All"/> order.</summary>
-    internal static readonly string ProbabilityColumns = string.Join(", ", Species.All.Select(s => "probability_" + s.ToLowerInvariant()));
+    internal static readonly string ProbabilityColumns = string.Join(", ", Species.All.Select(Species.ProbabilityName));
 
     /// <summary>The columns a single prediction is inserted with, in the order <see cref="Values"/> gives them.</summary>
     internal static readonly string InsertColumns = $"{MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version";
@@ -244,7 +244,15 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         return predictions;
     }
 
-    private static Measurements ReadMeasurements(DbDataReader reader, int start) => Measurements.From(m => reader.GetDouble(start + m.Index));
+    private static Measurements ReadMeasurements(DbDataReader reader, int start)
+    {
+        Span<double> values = stackalloc double[Measurement.All.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = reader.GetDouble(start + i);
+        }
+        return Measurements.From(values);
+    }
 
     // Reads the row of Columns at the reader's position.
     private static Prediction Read(DbDataReader reader)
