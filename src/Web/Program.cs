@@ -1,7 +1,7 @@
 using Vigie.Web;
 using Vigie.Web.Features.Alerts;
+using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Health;
-using Vigie.Web.Features.ModelInfo;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure;
@@ -22,6 +22,7 @@ app.UseVigieDefaults();
 
 app.MapVigieHealth();
 app.MapPredictionsApi();
+app.MapBatchesApi();
 app.MapModelApi();
 app.MapModelsApi();
 app.MapAlertsApi();

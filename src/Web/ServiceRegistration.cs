@@ -4,7 +4,8 @@ using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Features.Status;
 using Vigie.Web.Infrastructure.Configuration;
-using Vigie.Web.Model;
+using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web;
 

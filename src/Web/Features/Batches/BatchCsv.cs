@@ -2,7 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 using Vigie.Web.Features.Predictions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Batches;
 
@@ -16,7 +16,7 @@ public sealed record RowError(int Line, string Message);
 public readonly record struct BatchLine(BatchRow? Row, RowError? Error);
 
 /// <summary>
-/// Reads batch uploads: a header row naming at least <c>bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g</c>
+/// Reads batch uploads: a header row naming at least the CSV names of <see cref="Measurement.All"/>
 /// (any order, any case), comma-separated, RFC 4180 quoting. Each data row is accepted or rejected on its own with
 /// its line number, so one bad row never costs the others. Lines are read one at a time while they are stored, so an
 /// upload is never held in memory as rows.
@@ -70,12 +70,12 @@ public sealed class BatchCsv : IDisposable
         try
         {
             var header = ReadHeader(csv);
-            var positions = MeasurementFields.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
-            var missing = MeasurementFields.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
+            var positions = Measurement.All.Select(f => Array.FindIndex(header, h => string.Equals(h, f.CsvName, StringComparison.OrdinalIgnoreCase))).ToArray();
+            var missing = Measurement.All.Where((_, i) => positions[i] < 0).Select(f => f.CsvName).ToList();
             if (missing.Count > 0)
             {
                 throw new InvalidBatchFileException(
-                    $"The header row must name the columns {string.Join(",", MeasurementFields.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
+                    $"The header row must name the columns {string.Join(",", Measurement.All.Select(f => f.CsvName))}; missing: {string.Join(", ", missing)}. Columns are separated by commas.");
             }
             var extraPositions = Enumerable.Range(0, header.Length).Where(i => !positions.Contains(i)).ToArray();
             if (extraPositions.Length > MaxExtraColumns)
@@ -157,11 +157,11 @@ public sealed class BatchCsv : IDisposable
             error = $"Expected {_columnCount} columns as in the header, found {csv.Parser.Count}.";
             return null;
         }
-        Span<double> values = stackalloc double[4];
+        Span<double> values = stackalloc double[Measurement.All.Count];
         List<string>? messages = null;
         for (var i = 0; i < _positions.Length; i++)
         {
-            var field = MeasurementFields.All[i];
+            var field = Measurement.All[i];
             var raw = csv.Parser[_positions[i]];
             double? value = double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
             var message = string.IsNullOrWhiteSpace(raw) ? $"{field.CsvName}: {field.Label} is required."
@@ -189,7 +189,7 @@ public sealed class BatchCsv : IDisposable
             return null;
         }
         error = null;
-        return new BatchRow(line, new Measurements(values[0], values[1], values[2], values[3]), extras);
+        return new BatchRow(line, Measurements.From(values), extras);
     }
 
     private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";

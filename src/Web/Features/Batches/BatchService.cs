@@ -2,9 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using CsvHelper;
 using Vigie.Web.Infrastructure.Telemetry;
-using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Batches;
 
@@ -49,7 +48,7 @@ public abstract record BatchOutcome
 /// Batch predictions from a CSV upload, shared by the <c>/Batch</c> page and <c>POST /api/predictions/batch</c>:
 /// parse, validate each row, score the accepted ones, store everything in one transaction, report per line.
 /// </summary>
-public sealed class BatchService(PredictionService predictions, BatchStore store, BatchOptions options, VigieMetrics metrics, ShadowScorer shadow, ILogger<BatchService> logger)
+public sealed class BatchService(PredictionService predictions, PredictionStore stored, BatchStore store, BatchOptions options, VigieMetrics metrics, ILogger<BatchService> logger)
 {
     public long MaxUploadBytes => options.MaxUploadBytes;
 
@@ -104,7 +103,7 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
             {
                 predictions.Published(species, confidence, Channels.Batch, model.Version);
             }
-            shadow.OfferBatch(batch.Id);
+            predictions.BatchStored(batch.Id);
             logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected);
             return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected, stored.StoredRejections, stored.RejectionsOmitted));
         }
@@ -129,13 +128,15 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
         {
             csv.WriteField(BatchCsv.NeutralizeFormula(column));
         }
-        foreach (var header in MeasurementFields.All.Select(f => f.CsvName)
-                     .Concat(["species", "confidence", "probability_adelie", "probability_chinstrap", "probability_gentoo", "prediction_id", "model_version"]))
+        foreach (var header in Measurement.All.Select(m => m.CsvName)
+                     .Concat(["species", "confidence"])
+                     .Concat(Species.All.Select(Species.ProbabilityName))
+                     .Concat(["prediction_id", "model_version"]))
         {
             csv.WriteField(header);
         }
         await csv.NextRecordAsync();
-        await store.WriteResultsAsync(batch.Id, async row =>
+        await stored.WriteBatchAsync(batch.Id, async row =>
         {
             var p = row.Prediction;
             csv.WriteField(row.Line);
@@ -143,10 +144,11 @@ public sealed class BatchService(PredictionService predictions, BatchStore store
             {
                 csv.WriteField(BatchCsv.NeutralizeFormula(value));
             }
-            csv.WriteField(p.BillLengthMm);
-            csv.WriteField(p.BillDepthMm);
-            csv.WriteField(p.FlipperLengthMm);
-            csv.WriteField(p.BodyMassG);
+            var measurements = p.Measurements;
+            foreach (var measurement in Measurement.All)
+            {
+                csv.WriteField(measurement.Read(measurements));
+            }
             csv.WriteField(p.Species);
             csv.WriteField(p.Confidence.ToString("0.0000", CultureInfo.InvariantCulture));
             foreach (var species in Species.All)

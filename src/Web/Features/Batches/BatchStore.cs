@@ -3,7 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Batches;
 
@@ -26,10 +26,7 @@ public readonly record struct BatchLimits(int MaxRows, int MaxStoredRejections);
 /// <summary>A stored batch as its report shows it.</summary>
 public sealed record BatchSummary(Guid Id, string FileName, int AcceptedRows, int RejectedRows, string ModelVersion, DateTimeOffset CreatedAt, IReadOnlyList<string> ExtraColumns);
 
-/// <summary>One stored row of a batch with its prediction, for the results CSV.</summary>
-public sealed record BatchResultRow(int Line, string[] ExtraValues, Prediction Prediction);
-
-/// <summary>SQL of <c>batches</c>, <c>batch_rejections</c> and the batch rows of <c>predictions</c>.</summary>
+/// <summary>SQL of <c>batches</c> and <c>batch_rejections</c>; the batch's rows of <c>predictions</c> go through <see cref="PredictionStore"/>.</summary>
 public sealed class BatchStore(VigieDatabase database)
 {
     /// <summary>
@@ -57,12 +54,7 @@ public sealed class BatchStore(VigieDatabase database)
             var accepted = 0;
             var rejected = 0;
             var storedRejections = new List<RowError>();
-            await using (var rows = await connection.BeginBinaryImportAsync("""
-                COPY predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
-                                  probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version,
-                                  batch_id, batch_line, batch_extra_values)
-                FROM STDIN (FORMAT BINARY)
-                """, cancellationToken))
+            await using (var rows = await PredictionStore.BeginBatchCopyAsync(connection, cancellationToken))
             {
                 foreach (var line in lines)
                 {
@@ -73,7 +65,7 @@ public sealed class BatchStore(VigieDatabase database)
                     }
                     if (line is { Row: { } row, Result: { } result })
                     {
-                        await WriteRowAsync(rows, batch, row, result, cancellationToken);
+                        await PredictionStore.WriteBatchRowAsync(rows, batch.Id, batch.ModelVersion, row.Line, row.Measurements, row.ExtraValues, result, cancellationToken);
                         accepted++;
                     }
                     else
@@ -109,34 +101,6 @@ public sealed class BatchStore(VigieDatabase database)
         }, cancellationToken);
     }
 
-    private static async Task WriteRowAsync(NpgsqlBinaryImporter importer, NewBatch batch, BatchRow row, SpeciesPrediction result, CancellationToken cancellationToken)
-    {
-        var m = row.Measurements;
-        await importer.StartRowAsync(cancellationToken);
-        await importer.WriteAsync(m.BillLengthMm, NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(m.BillDepthMm, NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(m.FlipperLengthMm, NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(m.BodyMassG, NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(result.Species, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(result.Confidence, NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(result.Probabilities[Species.Adelie], NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(result.Probabilities[Species.Chinstrap], NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(result.Probabilities[Species.Gentoo], NpgsqlDbType.Double, cancellationToken);
-        await importer.WriteAsync(Channels.Batch, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(batch.ModelVersion, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(batch.Id, NpgsqlDbType.Uuid, cancellationToken);
-        await importer.WriteAsync(row.Line, NpgsqlDbType.Integer, cancellationToken);
-        // Without extra columns the value is NULL rather than an empty array: a bit in the row instead of ~20 bytes.
-        if (row.ExtraValues.Length == 0)
-        {
-            await importer.WriteNullAsync(cancellationToken);
-        }
-        else
-        {
-            await importer.WriteAsync(row.ExtraValues, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-        }
-    }
-
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         database.RunAsync("get_batch", async connection =>
         {
@@ -152,33 +116,6 @@ public sealed class BatchStore(VigieDatabase database)
         database.RunAsync("get_batch", async connection => (IReadOnlyList<RowError>)(await connection.QueryAsync<RowError>(new CommandDefinition(
             "SELECT line AS Line, message AS Message FROM batch_rejections WHERE batch_id = @id ORDER BY line LIMIT @limit",
             new { id, limit }, cancellationToken: cancellationToken))).ToList(), cancellationToken);
-
-    /// <summary>
-    /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
-    /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
-    /// </summary>
-    public Task<int> WriteResultsAsync(Guid id, Func<BatchResultRow, Task> write, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(write);
-        return database.RunAsync("get_batch", async connection =>
-        {
-            await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition($"""
-                SELECT {PredictionStore.Columns}, batch_line, batch_extra_values
-                FROM predictions WHERE batch_id = @id ORDER BY batch_line
-                """, new { id }, cancellationToken: cancellationToken));
-            var line = reader.GetOrdinal("batch_line");
-            var extraValues = reader.GetOrdinal("batch_extra_values");
-            var prediction = reader.GetRowParser<PredictionStore.PredictionRow>(startIndex: 0, length: line);
-            var rows = 0;
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var extras = await reader.IsDBNullAsync(extraValues, cancellationToken) ? [] : reader.GetFieldValue<string[]>(extraValues);
-                await write(new BatchResultRow(reader.GetInt32(line), extras, PredictionStore.ToPrediction(prediction(reader))));
-                rows++;
-            }
-            return rows;
-        }, cancellationToken);
-    }
 
 #pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration
     // Classes with setters, not positional records: Dapper cannot match text[] columns to constructor parameters.

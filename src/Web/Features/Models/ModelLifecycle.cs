@@ -16,7 +16,7 @@ public sealed partial class ModelLifecycle(
     ModelRegistrySync sync,
     ModelTraining training,
     ModelMetricsRefresher refresher,
-    Vigie.Web.Model.ModelHolder holder,
+    Vigie.Web.Classifier.ModelHolder holder,
     ILogger<ModelLifecycle> logger)
 {
     public Task<ModelRegistryView> ListAsync(CancellationToken cancellationToken) => store.ListAsync(cancellationToken);

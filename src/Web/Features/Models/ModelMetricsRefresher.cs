@@ -1,7 +1,7 @@
 using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 

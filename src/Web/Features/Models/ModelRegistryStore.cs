@@ -1,7 +1,8 @@
 using Dapper;
 using Npgsql;
+using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 
@@ -206,9 +207,9 @@ public sealed class ModelRegistryStore(VigieDatabase database)
             {
                 await StopShadowRowAsync(connection, transaction, previous, cancellationToken);
             }
-            await connection.ExecuteAsync(new CommandDefinition("""
+            await connection.ExecuteAsync(new CommandDefinition($"""
                 UPDATE model_versions
-                SET shadow_since = now(), shadow_from_prediction_id = (SELECT coalesce(max(id), 0) FROM predictions)
+                SET shadow_since = now(), shadow_from_prediction_id = {PredictionStore.NewestIdSql}
                 WHERE version = @version
                 """, new { version }, transaction, cancellationToken: cancellationToken));
             await EventAsync(connection, transaction, version, "shadow_started", previous, null, cancellationToken);
@@ -272,20 +273,6 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                     (SELECT version FROM model_versions ORDER BY created_at DESC LIMIT @newest))
                 """, new { newest }, cancellationToken: cancellationToken));
             return (IReadOnlyList<ModelVersionView>)rows.Select(ToView).ToList();
-        }, cancellationToken);
-
-    /// <summary>The feedback rows for retraining: the newest <paramref name="limit"/> predictions with a true species, oldest first.</summary>
-    public Task<IReadOnlyList<FeedbackRow>> FeedbackAsync(int limit, CancellationToken cancellationToken) =>
-        database.RunAsync("training_data", async connection =>
-        {
-            var rows = await connection.QueryAsync<FeedbackRecord>(new CommandDefinition("""
-                SELECT id, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, actual_species
-                FROM predictions WHERE actual_species IS NOT NULL
-                ORDER BY id DESC LIMIT @limit
-                """, new { limit }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<FeedbackRow>)rows.Reverse()
-                .Select(r => new FeedbackRow(r.id, new Measurements(r.bill_length_mm, r.bill_depth_mm, r.flipper_length_mm, r.body_mass_g), r.actual_species))
-                .ToList();
         }, cancellationToken);
 
     // Changes made through the app queue on the advisory lock; a writer that bypasses it can still deadlock with one,
@@ -440,16 +427,6 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         public int data_rows { get; set; }
         public double held_out_accuracy { get; set; }
         public string content_sha256 { get; set; } = "";
-    }
-
-    private sealed class FeedbackRecord
-    {
-        public long id { get; set; }
-        public double bill_length_mm { get; set; }
-        public double bill_depth_mm { get; set; }
-        public double flipper_length_mm { get; set; }
-        public double body_mass_g { get; set; }
-        public string actual_species { get; set; } = "";
     }
 
     private sealed class VersionRow

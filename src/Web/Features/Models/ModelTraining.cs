@@ -3,9 +3,10 @@ using System.Globalization;
 using System.Threading.Channels;
 using Dapper;
 using Vigie.Web.Infrastructure.Telemetry;
+using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 
@@ -128,6 +129,7 @@ public sealed class ModelTraining(VigieDatabase database, ModelLifecycleOptions 
 public sealed class ModelTrainingWorker(
     ModelTraining training,
     ModelRegistryStore store,
+    PredictionStore predictions,
     ModelHolder holder,
     PenguinDataSet data,
     ModelLifecycleOptions options,
@@ -168,7 +170,7 @@ public sealed class ModelTrainingWorker(
         {
             await training.UpdateAsync(id, "loading feedback", started: true, stoppingToken);
             var active = holder.RequireActive();
-            var feedback = await store.FeedbackAsync(options.MaxFeedbackRows, stoppingToken);
+            var feedback = await predictions.FeedbackAsync(options.MaxFeedbackRows, stoppingToken);
             await training.UpdateAsync(id, string.Create(CultureInfo.InvariantCulture, $"training on the base data and {feedback.Count} feedback rows"), started: false, stoppingToken);
             var candidate = await Task.Run(() => FeedbackTraining.Train(data, feedback, active.Version, options.RecentFeedbackRows), stoppingToken);
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 

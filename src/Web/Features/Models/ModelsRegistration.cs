@@ -1,3 +1,4 @@
+using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Configuration;
 
 namespace Vigie.Web.Features.Models;
@@ -16,6 +17,7 @@ public static class ModelsRegistration
         services.AddSingleton<ModelTraining>();
         services.AddHostedService<ModelTrainingWorker>();
         services.AddSingleton<ShadowScorer>();
+        services.AddSingleton<IPredictionStoredListener>(p => p.GetRequiredService<ShadowScorer>());
         services.AddHostedService<ShadowScoringWorker>();
         services.AddSingleton<ModelMetricsRefresher>();
         services.AddHostedService(p => p.GetRequiredService<ModelMetricsRefresher>());

@@ -1,9 +1,10 @@
 using System.Threading.Channels;
 using Dapper;
 using Vigie.Web.Infrastructure.Telemetry;
+using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Models;
 
@@ -14,11 +15,11 @@ namespace Vigie.Web.Features.Models;
 internal readonly record struct ShadowWork(long PredictionId, Measurements Measurements, string ServedSpecies, Guid? BatchId, ServingModel Shadow);
 
 /// <summary>
-/// The hot-path side of shadow scoring. After a prediction is stored, <see cref="Offer"/> costs one volatile read
+/// The hot-path side of shadow scoring. It listens to Predictions (<see cref="IPredictionStoredListener"/>): after a prediction is stored, <see cref="PredictionStored"/> costs one volatile read
 /// when no model is in shadow, and a non-blocking write to a bounded queue when one is: the answer, and the time it
 /// takes, do not depend on the shadow model. <see cref="ShadowScoringWorker"/> scores the queue in the background.
 /// </summary>
-public sealed class ShadowScorer
+public sealed class ShadowScorer : IPredictionStoredListener
 {
     private readonly ModelHolder _holder;
     private readonly ILogger<ShadowScorer> _logger;
@@ -42,7 +43,7 @@ public sealed class ShadowScorer
     internal ChannelReader<ShadowWork> Queue => _queue.Reader;
 
     /// <summary>Queues a stored prediction for the shadow model, if one is in shadow. Never blocks.</summary>
-    public void Offer(long predictionId, Measurements measurements, string servedSpecies)
+    public void PredictionStored(long predictionId, Measurements measurements, string servedSpecies)
     {
         if (_holder.Shadow is { } shadow)
         {
@@ -51,7 +52,7 @@ public sealed class ShadowScorer
     }
 
     /// <summary>Queues every prediction of a stored batch for the shadow model, if one is in shadow.</summary>
-    public void OfferBatch(Guid batchId)
+    public void BatchStored(Guid batchId)
     {
         if (_holder.Shadow is { } shadow)
         {
@@ -78,7 +79,7 @@ public sealed class ShadowScorer
 /// Scores queued predictions with the model in shadow, in batches (up to 500 rows or 200 ms), and records them in
 /// <c>shadow_predictions</c> with one statement per batch, counting agreement with the answer that was given.
 /// </summary>
-public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase database, VigieMetrics metrics, BackgroundLoops loops, ILogger<ShadowScoringWorker> logger) : BackgroundService
+public sealed class ShadowScoringWorker(ShadowScorer scorer, PredictionStore predictions, VigieDatabase database, VigieMetrics metrics, BackgroundLoops loops, ILogger<ShadowScoringWorker> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
     private const string Loop = "shadow_scoring";
@@ -146,7 +147,7 @@ public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase datab
             {
                 if (work.BatchId is { } batchId)
                 {
-                    rows.AddRange(await BatchRowsAsync(batchId, cancellationToken));
+                    rows.AddRange(await predictions.BatchInputsAsync(batchId, cancellationToken));
                 }
                 else
                 {
@@ -177,24 +178,4 @@ public sealed class ShadowScoringWorker(ShadowScorer scorer, VigieDatabase datab
             metrics.RecordShadowPredictions(shadow.Version, agreed, rows.Count - agreed);
         }
     }
-
-    private Task<List<(long Id, Measurements Measurements, string Served)>> BatchRowsAsync(Guid batchId, CancellationToken cancellationToken) =>
-        database.RunAsync("insert_shadow", async connection => (await connection.QueryAsync<BatchRow>(new CommandDefinition("""
-                SELECT id, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species
-                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line
-                """, new { batchId }, cancellationToken: cancellationToken)))
-            .Select(r => (r.id, new Measurements(r.bill_length_mm, r.bill_depth_mm, r.flipper_length_mm, r.body_mass_g), r.species))
-            .ToList(), cancellationToken);
-
-#pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration
-    private sealed class BatchRow
-    {
-        public long id { get; set; }
-        public double bill_length_mm { get; set; }
-        public double bill_depth_mm { get; set; }
-        public double flipper_length_mm { get; set; }
-        public double body_mass_g { get; set; }
-        public string species { get; set; } = "";
-    }
-#pragma warning restore IDE1006, CA1707
 }

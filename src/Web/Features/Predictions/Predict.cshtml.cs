@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -13,7 +14,7 @@ namespace Vigie.Web.Features.Predictions;
 public sealed class PredictModel(PredictionService predictions) : PageModel
 {
     [BindProperty]
-    public MeasurementsForm Input { get; set; } = new();
+    public PredictionRequest Input { get; set; } = new();
 
     public void OnGet()
     {
@@ -28,7 +29,7 @@ public sealed class PredictModel(PredictionService predictions) : PageModel
         PredictionOutcome outcome;
         try
         {
-            outcome = await predictions.PredictAsync(Input.ToRequest(), Channels.Form, cancellationToken);
+            outcome = await predictions.PredictAsync(Input, Channels.Form, cancellationToken);
         }
         catch (Exception ex) when (ProblemResponses.Describe(ex) is { Status: StatusCodes.Status503ServiceUnavailable } unavailable)
         {
@@ -46,7 +47,7 @@ public sealed class PredictModel(PredictionService predictions) : PageModel
                 {
                     foreach (var message in messages)
                     {
-                        ModelState.AddModelError($"{nameof(Input)}.{MeasurementsForm.PropertyOf(field)}", message);
+                        ModelState.AddModelError($"{nameof(Input)}.{Measurement.Named(field)?.PropertyName ?? field}", message);
                     }
                 }
                 return Page();

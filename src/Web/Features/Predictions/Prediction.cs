@@ -1,5 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -16,33 +17,57 @@ public static class Channels
         All.FirstOrDefault(c => string.Equals(c, value?.Trim(), StringComparison.OrdinalIgnoreCase));
 }
 
-/// <summary>The measurements a client sends; nullable so a missing field is reported as missing, not as zero.</summary>
-public sealed record PredictionRequest(double? BillLengthMm, double? BillDepthMm, double? FlipperLengthMm, double? BodyMassG)
+/// <summary>
+/// The measurements a client sends, as JSON (<c>POST /api/predictions</c>) or through the form (<c>Input.*</c>);
+/// nullable so a missing field is reported as missing, not as zero. Its properties are the wire names of
+/// <see cref="Measurement.All"/>; the display names word the form's "not a number" errors.
+/// </summary>
+public sealed record PredictionRequest
 {
+    public PredictionRequest()
+    {
+    }
+
+    public PredictionRequest(double? billLengthMm, double? billDepthMm, double? flipperLengthMm, double? bodyMassG) =>
+        (BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG) = (billLengthMm, billDepthMm, flipperLengthMm, bodyMassG);
+
+    [Display(Name = "Bill length")]
+    public double? BillLengthMm { get; set; }
+
+    [Display(Name = "Bill depth")]
+    public double? BillDepthMm { get; set; }
+
+    [Display(Name = "Flipper length")]
+    public double? FlipperLengthMm { get; set; }
+
+    [Display(Name = "Body mass")]
+    public double? BodyMassG { get; set; }
+
+    /// <summary>The value sent for <paramref name="measurement"/>, if any.</summary>
+    public double? this[Measurement measurement] => measurement.Index switch
+    {
+        0 => BillLengthMm,
+        1 => BillDepthMm,
+        2 => FlipperLengthMm,
+        _ => BodyMassG,
+    };
+
     /// <summary>Field errors keyed by JSON name, as ValidationProblemDetails carries them; empty when valid.</summary>
     public Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
-        foreach (var (field, value) in Pairs())
+        foreach (var measurement in Measurement.All)
         {
-            if (field.Check(value) is { } message)
+            if (measurement.Check(this[measurement]) is { } message)
             {
-                errors[field.JsonName] = [message];
+                errors[measurement.JsonName] = [message];
             }
         }
         return errors;
     }
 
     /// <summary>The measurements; only call after <see cref="Validate"/> returned no error.</summary>
-    public Measurements ToMeasurements() => new(BillLengthMm!.Value, BillDepthMm!.Value, FlipperLengthMm!.Value, BodyMassG!.Value);
-
-    private IEnumerable<(MeasurementField Field, double? Value)> Pairs() =>
-    [
-        (MeasurementFields.BillLength, BillLengthMm),
-        (MeasurementFields.BillDepth, BillDepthMm),
-        (MeasurementFields.FlipperLength, FlipperLengthMm),
-        (MeasurementFields.BodyMass, BodyMassG),
-    ];
+    public Measurements ToMeasurements() => Measurements.From(m => this[m]!.Value);
 }
 
 /// <summary>A stored prediction, as the API returns it and the pages show it.</summary>
@@ -59,7 +84,20 @@ public sealed record Prediction(
     string ModelVersion,
     DateTimeOffset CreatedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? BatchId,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ActualSpecies);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ActualSpecies)
+{
+    /// <summary>A prediction from its measurements: the JSON keeps one property per measurement, the code reads them through the table.</summary>
+    public Prediction(long id, Measurements measurements, string species, double confidence, IReadOnlyDictionary<string, double> probabilities,
+        string channel, string modelVersion, DateTimeOffset createdAt, Guid? batchId, string? actualSpecies)
+        : this(id, measurements.BillLengthMm, measurements.BillDepthMm, measurements.FlipperLengthMm, measurements.BodyMassG,
+            species, confidence, probabilities, channel, modelVersion, createdAt, batchId, actualSpecies)
+    {
+    }
+
+    /// <summary>The measurements the prediction was made from.</summary>
+    [JsonIgnore]
+    public Measurements Measurements => new(BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG);
+}
 
 /// <summary>A page of predictions, newest first; <see cref="NextCursor"/> fetches the next (older) page.</summary>
 public sealed record PredictionPage(IReadOnlyList<Prediction> Items, string? NextCursor);
@@ -91,10 +129,10 @@ public sealed record PredictionQuery(int Limit, long? Before, string? Species, s
                 errors["cursor"] = ["cursor must be the nextCursor of a previous page."];
             }
         }
-        var normalizedSpecies = Model.Species.Normalize(species);
+        var normalizedSpecies = Classifier.Species.Normalize(species);
         if (!string.IsNullOrWhiteSpace(species) && normalizedSpecies is null)
         {
-            errors["species"] = [$"species must be one of {string.Join(", ", Model.Species.All)}."];
+            errors["species"] = [$"species must be one of {string.Join(", ", Classifier.Species.All)}."];
         }
         var normalizedChannel = Channels.Normalize(channel);
         if (!string.IsNullOrWhiteSpace(channel) && normalizedChannel is null)

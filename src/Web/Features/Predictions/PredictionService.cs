@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Vigie.Web.Infrastructure.Telemetry;
-using Vigie.Web.Features.Models;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -27,8 +26,10 @@ public abstract record FeedbackOutcome
 /// A request reads the model in service once and both scores and records the version with it, so a promotion in the
 /// middle of the request can neither mix two versions nor half-load one.
 /// </summary>
-public sealed class PredictionService(ModelHolder models, PredictionStore store, VigieMetrics metrics, DriftMonitor drift, ShadowScorer shadow)
+public sealed class PredictionService(ModelHolder models, PredictionStore store, VigieMetrics metrics, DriftMonitor drift, IEnumerable<IPredictionStoredListener> listeners)
 {
+    private readonly IPredictionStoredListener[] _listeners = [.. listeners];
+
     /// <summary>The model in service now; 503 (<see cref="ModelUnavailableException"/>) until the registry has been read.</summary>
     public SpeciesModel Model => models.RequireActive().Model;
 
@@ -45,7 +46,10 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         var result = Score(model, measurements, channel);
         var stored = await store.InsertAsync(new NewPrediction(measurements, result, channel, model.Version), cancellationToken);
         Published(result.Species, result.Confidence, channel, model.Version);
-        shadow.Offer(stored.Id, measurements, result.Species);
+        foreach (var listener in _listeners)
+        {
+            listener.PredictionStored(stored.Id, measurements, result.Species);
+        }
         return new PredictionOutcome.Created(stored);
     }
 
@@ -63,6 +67,15 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
     /// <summary>Counts stored predictions; called once they are committed, so the counters never run ahead of the table.</summary>
     public void Published(string species, double confidence, string channel, string modelVersion) =>
         metrics.RecordPredictions(species, channel, modelVersion, confidence);
+
+    /// <summary>Tells the listeners that every row of batch <paramref name="batchId"/> is committed.</summary>
+    public void BatchStored(Guid batchId)
+    {
+        foreach (var listener in _listeners)
+        {
+            listener.BatchStored(batchId);
+        }
+    }
 
     public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
 

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Npgsql;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
 
 namespace Vigie.Web.Features.Predictions;
 
@@ -27,11 +26,9 @@ public sealed class PredictionWriter : IAsyncDisposable
 
     // One statement for every group size, so the data source prepares it once per connection. unnest yields the rows
     // in array order and the identity column numbers them in that order: sorted ids map back to the group's order.
-    private const string InsertSql = """
-        INSERT INTO predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
-                                 probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version)
-        SELECT * FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[], $5::text[], $6::float8[],
-                             $7::float8[], $8::float8[], $9::float8[], $10::text[], $11::text[])
+    private static readonly string InsertSql = $"""
+        INSERT INTO predictions ({PredictionStore.InsertColumns})
+        SELECT * FROM unnest({string.Join(", ", PredictionStore.ValueTypes().Select((type, i) => $"${i + 1}::{type}"))})
         RETURNING id, created_at
         """;
 
@@ -127,34 +124,8 @@ public sealed class PredictionWriter : IAsyncDisposable
     private static async Task<List<(long Id, DateTimeOffset CreatedAt)>> InsertAsync(NpgsqlConnection connection, List<Pending> group)
     {
         var n = group.Count;
-        double[] billLength = new double[n], billDepth = new double[n], flipper = new double[n], mass = new double[n], confidence = new double[n];
-        double[] adelie = new double[n], chinstrap = new double[n], gentoo = new double[n];
-        string[] species = new string[n], channel = new string[n], version = new string[n];
-        for (var i = 0; i < n; i++)
-        {
-            var (m, result) = (group[i].Prediction.Measurements, group[i].Prediction.Result);
-            (billLength[i], billDepth[i], flipper[i], mass[i]) = (m.BillLengthMm, m.BillDepthMm, m.FlipperLengthMm, m.BodyMassG);
-            (species[i], confidence[i]) = (result.Species, result.Confidence);
-            (adelie[i], chinstrap[i], gentoo[i]) = (result.Probabilities[Species.Adelie], result.Probabilities[Species.Chinstrap], result.Probabilities[Species.Gentoo]);
-            (channel[i], version[i]) = (group[i].Prediction.Channel, group[i].Prediction.ModelVersion);
-        }
-        await using var command = new NpgsqlCommand(InsertSql, connection)
-        {
-            Parameters =
-            {
-                new NpgsqlParameter<double[]> { TypedValue = billLength },
-                new NpgsqlParameter<double[]> { TypedValue = billDepth },
-                new NpgsqlParameter<double[]> { TypedValue = flipper },
-                new NpgsqlParameter<double[]> { TypedValue = mass },
-                new NpgsqlParameter<string[]> { TypedValue = species },
-                new NpgsqlParameter<double[]> { TypedValue = confidence },
-                new NpgsqlParameter<double[]> { TypedValue = adelie },
-                new NpgsqlParameter<double[]> { TypedValue = chinstrap },
-                new NpgsqlParameter<double[]> { TypedValue = gentoo },
-                new NpgsqlParameter<string[]> { TypedValue = channel },
-                new NpgsqlParameter<string[]> { TypedValue = version },
-            },
-        };
+        await using var command = new NpgsqlCommand(InsertSql, connection);
+        command.Parameters.AddRange(PredictionStore.Values(group.ConvertAll(p => p.Prediction)).ToArray());
         var stored = new List<(long Id, DateTimeOffset CreatedAt)>(n);
         await using (var reader = await command.ExecuteReaderAsync())
         {

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Vigie.Web.Features.Batches;
 using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Predictions;
@@ -8,7 +7,7 @@ namespace Vigie.Web.Features.Predictions;
 /// <summary>Body of <c>POST /api/predictions/{id}/feedback</c>.</summary>
 public sealed record FeedbackRequest(string? ActualSpecies);
 
-/// <summary>The JSON API of predictions: endpoints map HTTP to <see cref="PredictionService"/> and <see cref="BatchService"/> and back.</summary>
+/// <summary>The JSON API of single predictions: endpoints map HTTP to <see cref="PredictionService"/> and back (batch uploads: Batches' own API).</summary>
 public static class PredictionsApi
 {
     /// <summary>
@@ -26,9 +25,6 @@ public static class PredictionsApi
         api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
         api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).")
             .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
-        api.MapPost("/batch", BatchAsync).RequireRateLimiting(ClientRateLimits.Uploads).WithName("UploadBatch").DisableAntiforgery()
-            .WithSummary("Predicts every row of a CSV upload (multipart field 'file').");
-        app.MapGet("/api/batches/{id:guid}/results.csv", BatchResultsAsync).WithTags("Predictions").WithName("BatchResults");
         return app;
     }
 
@@ -60,35 +56,6 @@ public static class PredictionsApi
                 detail: $"Prediction {id} already has feedback; it is recorded once."),
             var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
         };
-
-    private static async Task<Results<Ok<BatchReport>, ValidationProblem, ProblemHttpResult>> BatchAsync(IFormFile? file, BatchService batches, CancellationToken cancellationToken)
-    {
-        if (file is null)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["A CSV file is required in the multipart field 'file'."] });
-        }
-        await using var content = file.OpenReadStream();
-        return await batches.UploadAsync(file.FileName, file.Length, content, cancellationToken) switch
-        {
-            BatchOutcome.Stored stored => TypedResults.Ok(stored.Report),
-            BatchOutcome.TooLarge tooLarge => TooLarge(tooLarge.Limit),
-            BatchOutcome.TooManyRows tooMany => TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too many rows",
-                detail: BatchService.TooManyRowsMessage(tooMany.Limit)),
-            BatchOutcome.InvalidFile invalid => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid CSV file", detail: invalid.Message),
-            var other => throw new InvalidOperationException($"Unexpected outcome {other}"),
-        };
-    }
-
-    /// <summary>The results stream to the client as they are read: a 404 is only possible before the first byte.</summary>
-    private static async Task<IResult> BatchResultsAsync(Guid id, BatchService batches, CancellationToken cancellationToken) =>
-        await batches.FindAsync(id, cancellationToken) is { } batch
-            ? TypedResults.Stream(body => batches.WriteResultsAsync(batch, body, cancellationToken), "text/csv; charset=utf-8", $"vigie-batch-{id}.csv")
-            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no batch {id}.");
-
-    /// <summary>413 problem for an upload over the configured limit.</summary>
-    internal static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
-        statusCode: StatusCodes.Status413PayloadTooLarge, title: "Upload too large",
-        detail: $"Uploads are limited to {limit:N0} bytes.");
 
     private static ProblemHttpResult NotFound(long id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no prediction {id}.");

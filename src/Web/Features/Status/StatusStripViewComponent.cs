@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Features.Alerts;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Status;
 

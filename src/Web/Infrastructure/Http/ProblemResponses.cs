@@ -43,7 +43,7 @@ public static class ProblemResponses
             "The database cannot be reached right now; nothing was stored. Try again in a few seconds."),
         Vigie.Web.Features.Predictions.PredictionQueueFullException => (StatusCodes.Status503ServiceUnavailable, "Too many predictions waiting",
             "Too many predictions are waiting to be stored; nothing was stored. Try again in a few seconds."),
-        Vigie.Web.Model.ModelUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Model not loaded yet",
+        Vigie.Web.Classifier.ModelUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Model not loaded yet",
             "The model in service is loaded from the registry in the database, which has not answered since start-up; nothing was stored. Try again in a few seconds."),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (StatusCodes.Status413PayloadTooLarge, "Request too large",
             "The request body is larger than the server accepts."),

@@ -2,7 +2,7 @@ using Prometheus;
 using Vigie.Web.Features.Predictions;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.Hosting;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Infrastructure.Telemetry;
 
@@ -17,7 +17,7 @@ namespace Vigie.Web.Infrastructure.Telemetry;
 public sealed class VigieMetrics
 {
     /// <summary>The model inputs, as the drift gauge labels them: their CSV names, in model order.</summary>
-    public static IReadOnlyList<string> Features { get; } = MeasurementFields.All.Select(f => f.CsvName).ToArray();
+    public static IReadOnlyList<string> Features { get; } = Measurement.All.Select(m => m.FeatureLabel).ToArray();
 
     /// <summary>The app's background loops (<c>loop</c> label of <c>vigie_background_failures_total</c>).</summary>
     public static IReadOnlyList<string> BackgroundLoops => Hosting.BackgroundLoops.Names;

@@ -2,7 +2,7 @@ using Npgsql;
 using Vigie.Web.Infrastructure.Telemetry;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Infrastructure.Database;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 using static Vigie.Tests.Integration.SharedApp;
 
 namespace Vigie.Tests.Integration.Features.Batches;

@@ -42,7 +42,7 @@ public sealed class BatchCsvTests
         {
             Assert.That(parsed.ExtraColumns, Is.EqualTo(new[] { "id", "note" }));
             Assert.That(parsed.Rows.Single().ExtraValues, Is.EqualTo(new[] { "p1", "first, quoted" }));
-            Assert.That(parsed.Rows.Single().Measurements, Is.EqualTo(new Vigie.Web.Model.Measurements(39.1, 18.7, 181, 3750)));
+            Assert.That(parsed.Rows.Single().Measurements, Is.EqualTo(new Vigie.Web.Classifier.Measurements(39.1, 18.7, 181, 3750)));
         });
     }
 

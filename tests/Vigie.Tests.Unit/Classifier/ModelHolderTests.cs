@@ -1,6 +1,6 @@
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
-namespace Vigie.Tests.Unit.Model;
+namespace Vigie.Tests.Unit.Classifier;
 
 public sealed class ModelHolderTests
 {

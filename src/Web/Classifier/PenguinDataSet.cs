@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using CsvHelper;
 using CsvHelper.Configuration;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>One complete observation of the Palmer Penguins data set.</summary>
 public sealed record PenguinObservation(string Species, Measurements Measurements);
@@ -47,19 +47,16 @@ public sealed class PenguinDataSet
         var dropped = 0;
         while (csv.Read())
         {
-            var species = Model.Species.Normalize(csv.GetField("species"));
-            double? Field(string name) =>
-                double.TryParse(csv.GetField(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;
-            var billLength = Field("bill_length_mm");
-            var billDepth = Field("bill_depth_mm");
-            var flipperLength = Field("flipper_length_mm");
-            var bodyMass = Field("body_mass_g");
-            if (species is null || billLength is null || billDepth is null || flipperLength is null || bodyMass is null)
+            var species = Classifier.Species.Normalize(csv.GetField("species"));
+            var values = Measurement.All
+                .Select(m => double.TryParse(csv.GetField(m.CsvName), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : (double?)null)
+                .ToArray();
+            if (species is null || values.Any(v => v is null))
             {
                 dropped++;
                 continue;
             }
-            observations.Add(new PenguinObservation(species, new Measurements(billLength.Value, billDepth.Value, flipperLength.Value, bodyMass.Value)));
+            observations.Add(new PenguinObservation(species, Measurements.From(m => values[m.Index]!.Value)));
         }
         return new PenguinDataSet(observations, Convert.ToHexStringLower(SHA256.HashData(bytes))) { DroppedRows = dropped };
     }

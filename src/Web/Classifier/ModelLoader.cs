@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.ML;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>Where the model comes from: <c>Model:Path</c> (a saved ML.NET model) and the vendored training data.</summary>
 public sealed class ModelOptions

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
-namespace Vigie.Tests.Unit.Model;
+namespace Vigie.Tests.Unit.Classifier;
 
 public sealed class SpeciesModelTests
 {

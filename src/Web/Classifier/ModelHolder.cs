@@ -1,4 +1,4 @@
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>A fully loaded model version as the app serves (or shadows) it: the scorer, the ML.NET transformer behind it, its registry facts.</summary>
 /// <param name="Model">The thread-safe scorer; its <see cref="SpeciesModel.Version"/> is the version stored with each prediction it makes.</param>

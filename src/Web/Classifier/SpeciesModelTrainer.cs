@@ -6,28 +6,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Transforms;
 
-namespace Vigie.Web.Model;
-
-/// <summary>ML.NET's view of one penguin: the four features as floats and the species as label.</summary>
-public sealed class PenguinRow
-{
-    public float BillLengthMm { get; set; }
-    public float BillDepthMm { get; set; }
-    public float FlipperLengthMm { get; set; }
-    public float BodyMassG { get; set; }
-
-    /// <summary>The true species for training; empty when scoring.</summary>
-    public string Species { get; set; } = string.Empty;
-
-    public static PenguinRow From(Measurements m, string species = "") => new()
-    {
-        BillLengthMm = (float)m.BillLengthMm,
-        BillDepthMm = (float)m.BillDepthMm,
-        FlipperLengthMm = (float)m.FlipperLengthMm,
-        BodyMassG = (float)m.BodyMassG,
-        Species = species,
-    };
-}
+namespace Vigie.Web.Classifier;
 
 /// <summary>ML.NET's output: the predicted species and one score (probability) per species, in key order.</summary>
 public sealed class SpeciesScores
@@ -102,9 +81,7 @@ public static class SpeciesModelTrainer
     internal static IEstimator<ITransformer> Pipeline(MLContext ml) =>
         ml.Transforms.Conversion
             .MapValueToKey("Label", nameof(PenguinRow.Species), keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
-            .Append(ml.Transforms.Concatenate("Features",
-                nameof(PenguinRow.BillLengthMm), nameof(PenguinRow.BillDepthMm),
-                nameof(PenguinRow.FlipperLengthMm), nameof(PenguinRow.BodyMassG)))
+            .Append(ml.Transforms.Concatenate("Features", [.. PenguinRow.FeatureColumns]))
             .Append(ml.Transforms.NormalizeMinMax("Features"))
             .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
             {

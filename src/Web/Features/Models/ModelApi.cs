@@ -1,6 +1,6 @@
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
-namespace Vigie.Web.Features.ModelInfo;
+namespace Vigie.Web.Features.Models;
 
 /// <summary>
 /// What <c>GET /api/model</c> reports about the model this instance serves: <c>TrainingRows</c> counts the rows of its data
@@ -17,7 +17,7 @@ public static class ModelApi
                 var serving = models.RequireActive();
                 return TypedResults.Ok(new ModelDescription(
                     serving.Version, serving.Model.Trainer, serving.Settings, serving.Model.HeldOutAccuracy, serving.DataRows,
-                    Species.All, Vigie.Web.Infrastructure.Telemetry.VigieMetrics.Features, drift.Current(), models.Shadow?.Version));
+                    Species.All, [.. Measurement.All.Select(m => m.FeatureLabel)], drift.Current(), models.Shadow?.Version));
             })
             .WithTags("Model").WithName("GetModel")
             .WithSummary("The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.");

@@ -1,4 +1,4 @@
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>The penguin species the model distinguishes, spelled as they appear in the API, CSV and database.</summary>
 public static class Species
@@ -9,6 +9,9 @@ public static class Species
 
     /// <summary>All species in the order of the probability vector.</summary>
     public static readonly IReadOnlyList<string> All = [Adelie, Chinstrap, Gentoo];
+
+    /// <summary>The name of the probability of <paramref name="species"/>: its column in <c>predictions</c> and in a batch's results CSV.</summary>
+    public static string ProbabilityName(string species) => "probability_" + species.ToLowerInvariant();
 
     /// <summary>Returns the canonical spelling of <paramref name="value"/> (case-insensitive), or null when it is no species.</summary>
     public static string? Normalize(string? value) =>

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>A stored prediction whose feedback gave the true species: one labelled row for retraining.</summary>
 public sealed record FeedbackRow(long PredictionId, Measurements Measurements, string ActualSpecies);

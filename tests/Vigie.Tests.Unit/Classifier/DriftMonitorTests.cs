@@ -1,8 +1,8 @@
 using Prometheus;
 using Vigie.Web.Infrastructure.Telemetry;
-using Vigie.Web.Model;
+using Vigie.Web.Classifier;
 
-namespace Vigie.Tests.Unit.Model;
+namespace Vigie.Tests.Unit.Classifier;
 
 public sealed class DriftMonitorTests
 {

@@ -1,6 +1,6 @@
 using Vigie.Web.Infrastructure.Telemetry;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// Feature drift as the Population Stability Index of each input over a sliding window of recent predictions
@@ -31,7 +31,7 @@ public sealed class DriftMonitor
     {
         ArgumentNullException.ThrowIfNull(training);
         _metrics = metrics;
-        var features = VigieMetrics.Features.Count;
+        var features = Measurement.All.Count;
         _edges = new double[features][];
         _expected = new double[features][];
         _counts = new int[features][];
@@ -98,7 +98,7 @@ public sealed class DriftMonitor
             {
                 return null;
             }
-            return Enumerable.Range(0, _edges.Length).ToDictionary(f => VigieMetrics.Features[f], f => Psi(_expected[f], _counts[f], _size));
+            return Enumerable.Range(0, _edges.Length).ToDictionary(f => Measurement.All[f].FeatureLabel, f => Psi(_expected[f], _counts[f], _size));
         }
     }
 
@@ -116,13 +116,7 @@ public sealed class DriftMonitor
         return psi;
     }
 
-    private static double FeatureValue(Measurements m, int feature) => feature switch
-    {
-        0 => m.BillLengthMm,
-        1 => m.BillDepthMm,
-        2 => m.FlipperLengthMm,
-        _ => m.BodyMassG,
-    };
+    private static double FeatureValue(Measurements m, int feature) => Measurement.All[feature].Read(m);
 
     // Inner edges at the training deciles (duplicates removed): nine edges, ten bins of about equal training share.
     private static double[] DecileEdges(double[] sorted) =>

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// How a model did on a set of labelled rows, from ML.NET's <see cref="MulticlassClassificationMetrics"/>: accuracy

@@ -2,7 +2,7 @@ using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Vigie.Web.Model;
+namespace Vigie.Web.Classifier;
 
 /// <summary>
 /// The model in service. ML.NET's <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe and costly to create,
@@ -94,10 +94,7 @@ public sealed class SpeciesModel
         /// <summary>The scores, valid until the engine scores again (it goes back to the pool only after they are read).</summary>
         public float[] Predict(Measurements measurements)
         {
-            _input.BillLengthMm = (float)measurements.BillLengthMm;
-            _input.BillDepthMm = (float)measurements.BillDepthMm;
-            _input.FlipperLengthMm = (float)measurements.FlipperLengthMm;
-            _input.BodyMassG = (float)measurements.BodyMassG;
+            _input.Set(measurements);
             engine.Predict(_input, ref _output);
             return _output.Score;
         }
