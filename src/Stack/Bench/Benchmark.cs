@@ -9,10 +9,9 @@ using Npgsql;
 namespace Vigie.Stack.Bench;
 
 /// <summary>What <c>dotnet cake --target=Bench</c> (<c>Vigie.Stack bench</c>) measures, and for how long.</summary>
-public sealed record BenchmarkOptions
+public sealed record BenchmarkOptions : ThrowawayRunOptions
 {
-    public required string RepositoryRoot { get; init; }
-    public string Configuration { get; init; } = "Release";
+    protected override string Name => "bench";
 
     /// <summary>Seconds of each wrk run, except the long prediction run.</summary>
     public int DurationSeconds { get; init; } = 20;
@@ -31,9 +30,6 @@ public sealed record BenchmarkOptions
     /// once; for shadow scoring, the main instance with and without a candidate in shadow, one after the other.
     /// </summary>
     public int OverheadRounds { get; init; } = 5;
-
-    public string StateDirectory => Path.Combine(RepositoryRoot, ".state", "bench");
-    public string Output => Path.Combine(RepositoryRoot, "artifacts", "bench.md");
 }
 
 /// <summary>

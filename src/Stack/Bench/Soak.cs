@@ -11,10 +11,9 @@ using Npgsql;
 namespace Vigie.Stack.Bench;
 
 /// <summary>What <c>dotnet cake --target=Soak</c> (<c>Vigie.Stack soak</c>) runs.</summary>
-public sealed record SoakOptions
+public sealed record SoakOptions : ThrowawayRunOptions
 {
-    public required string RepositoryRoot { get; init; }
-    public string Configuration { get; init; } = "Release";
+    protected override string Name => "soak";
 
     /// <summary>How long the load lasts (bounded: at most 24 h).</summary>
     public double Minutes { get; init; } = 5;
@@ -23,9 +22,6 @@ public sealed record SoakOptions
     public int Rate { get; init; } = 1000;
 
     public int Workers { get; init; } = 16;
-
-    public string StateDirectory => Path.Combine(RepositoryRoot, ".state", "soak");
-    public string Output => Path.Combine(RepositoryRoot, "artifacts", "soak.md");
 }
 
 /// <summary>

@@ -1,5 +1,18 @@
 namespace Vigie.Stack.Bench;
 
+/// <summary>What a benchmark or a soak run is given alike: the repository, the build to run, where its stack lives and its report goes.</summary>
+public abstract record ThrowawayRunOptions
+{
+    public required string RepositoryRoot { get; init; }
+    public string Configuration { get; init; } = "Release";
+
+    /// <summary>The run's name: its state under <c>.state/NAME</c>, its report <c>artifacts/NAME.md</c>.</summary>
+    protected abstract string Name { get; }
+
+    public string StateDirectory => Path.Combine(RepositoryRoot, ".state", Name);
+    public string Output => Path.Combine(RepositoryRoot, "artifacts", Name + ".md");
+}
+
 /// <summary>What the benchmark and the soak run share around their native stack.</summary>
 internal static class ThrowawayStack
 {
