@@ -36,6 +36,8 @@ public static class ServiceRegistration
         services.AddSingleton<PredictionStore>();
         services.AddSingleton<PredictionWriter>();
         services.AddSingleton<PredictionService>();
+        services.AddValidatedOptions<RetentionOptions>(configuration, "Retention");
+        services.AddHostedService<PredictionRetention>();
         services.AddSingleton<BatchStore>();
         services.AddSingleton<BatchService>();
         services.AddSingleton<AlertWebhookToken>();

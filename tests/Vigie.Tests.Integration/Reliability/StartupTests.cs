@@ -152,6 +152,8 @@ public sealed partial class StartupTests
     [TestCase("Models:ShadowQueueCapacity", "0")]
     [TestCase("Metrics:Port", "70000")]
     [TestCase("Links:Grafana", "not a url")]
+    [TestCase("Retention:PredictionDays", "0")]
+    [TestCase("Retention:BatchSize", "10")]
     public void A_setting_out_of_range_stops_start_up_with_a_message_naming_its_key(string key, string value)
     {
         // No database is needed: the settings are checked before anything connects.

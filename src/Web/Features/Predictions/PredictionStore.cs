@@ -10,6 +10,12 @@ namespace Vigie.Web.Features.Predictions;
 /// <summary>A prediction about to be stored.</summary>
 public sealed record NewPrediction(Measurements Measurements, SpeciesPrediction Result, string Channel, string ModelVersion);
 
+/// <summary>
+/// What one retention step did: predictions deleted, the id the next step continues after, and whether it reached the
+/// predictions still within the retention (nothing older is left until time passes).
+/// </summary>
+public sealed record RetentionStep(int Deleted, long ContinueAfter, bool ReachedRetained);
+
 /// <summary>A stored batch row with its prediction: its line in the upload and the values of its extra columns.</summary>
 public sealed record StoredBatchPrediction(int Line, string[] ExtraValues, Prediction Prediction);
 
@@ -58,20 +64,71 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
             (await ReadAllAsync(connection, $"SELECT {Columns} FROM predictions WHERE id = @id", new { id }, cancellationToken)).SingleOrDefault(),
             cancellationToken);
 
-    /// <summary>Newest first, keyset-paged on id so deep pages cost the same as the first.</summary>
+    /// <summary>
+    /// Newest first, keyset-paged on id so deep pages cost the same as the first. Each combination of filters is a
+    /// statement of its own, with the species and channel written in as literals from their closed vocabularies (never
+    /// the client's text): the app prepares its frequent statements (<c>MaxAutoPrepare</c>) and PostgreSQL then settles
+    /// on one generic plan per statement, and a generic plan of <c>(@before IS NULL OR id &lt; @before) AND (@channel IS
+    /// NULL OR channel = @channel)</c> can neither start at the cursor nor pick the channel's partial index: it walked the
+    /// primary key down from the newest row, so a deep page or a rare channel cost a scan of millions of rows.
+    /// </summary>
     public Task<IReadOnlyList<Prediction>> ListAsync(PredictionQuery query, int take, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return database.RunAsync("list_predictions", async connection => (IReadOnlyList<Prediction>)await ReadAllAsync(connection, $"""
-                SELECT {Columns} FROM predictions
-                WHERE (@Before::bigint IS NULL OR id < @Before)
-                  AND (@Species::text IS NULL OR species = @Species)
-                  AND (@Channel::text IS NULL OR channel = @Channel)
-                ORDER BY id DESC
-                LIMIT @Take
-                """,
-                new { query.Before, query.Species, query.Channel, Take = take }, cancellationToken), cancellationToken);
+        return database.RunAsync("list_predictions", async connection => (IReadOnlyList<Prediction>)await ReadAllAsync(connection,
+            ListSql(query), new { query.Before, Take = take }, cancellationToken), cancellationToken);
     }
+
+    /// <summary>The statement of <see cref="ListAsync"/> for the filters of <paramref name="query"/> (parameters @Before and @Take).</summary>
+    internal static string ListSql(PredictionQuery query)
+    {
+        var conditions = new List<string>(3);
+        if (query.Before is not null)
+        {
+            conditions.Add("id < @Before");
+        }
+        if (query.Species is not null)
+        {
+            conditions.Add($"species = '{Species.All.Single(s => s == query.Species)}'");
+        }
+        if (query.Channel is not null)
+        {
+            conditions.Add($"channel = '{Channels.All.Single(c => c == query.Channel)}'");
+        }
+        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        return $"SELECT {Columns} FROM predictions {where} ORDER BY id DESC LIMIT @Take";
+    }
+
+    /// <summary>
+    /// One step of the retention: looks at the next <paramref name="limit"/> predictions above id
+    /// <paramref name="after"/>, oldest first, and deletes those made more than <paramref name="days"/> days ago (by the
+    /// database's clock) that have no feedback (feedback rows are the model registry's training data and live
+    /// accuracy: they are kept). Ids grow with <c>created_at</c>, so the expired rows are the lowest ids and one walk up
+    /// the primary key finds them all, each examined once: the step returns the id to continue after and whether it
+    /// reached the first prediction still within the retention (then nothing older is left). A short statement that
+    /// locks only the old rows it deletes: inserts never wait for it.
+    /// </summary>
+    public Task<RetentionStep> DeleteExpiredAsync(int days, int limit, long after, CancellationToken cancellationToken) =>
+        database.RunAsync("delete_expired_predictions", async connection =>
+        {
+            // The DELETE checks actual_species again: feedback recorded meanwhile (the row re-read after its lock) keeps it.
+            var row = await connection.QuerySingleAsync<(long Deleted, long? LastExpired, bool ReachedRetained)>(new CommandDefinition("""
+                WITH examined AS (
+                    SELECT id, created_at < now() - make_interval(days => @days) AS expired, actual_species IS NULL AS unlabelled
+                    FROM predictions WHERE id > @after ORDER BY id LIMIT @limit
+                ),
+                edge AS (SELECT min(id) AS id FROM examined WHERE NOT expired),
+                expired AS (SELECT e.id, e.unlabelled FROM examined e, edge WHERE e.expired AND (edge.id IS NULL OR e.id < edge.id)),
+                deleted AS (
+                    DELETE FROM predictions p USING expired x
+                    WHERE p.id = x.id AND x.unlabelled AND p.actual_species IS NULL
+                    RETURNING p.id
+                )
+                SELECT (SELECT count(*) FROM deleted), (SELECT max(id) FROM expired),
+                       (SELECT id IS NOT NULL FROM edge) OR (SELECT count(*) FROM examined) < @limit
+                """, new { days, limit, after }, cancellationToken: cancellationToken));
+            return new RetentionStep((int)row.Deleted, row.LastExpired ?? after, row.ReachedRetained);
+        }, cancellationToken);
 
     /// <summary>Records the true species once; returns null when the prediction does not exist, and the stored row otherwise.</summary>
     public Task<(Prediction? Prediction, bool Recorded)> RecordFeedbackAsync(long id, string actualSpecies, CancellationToken cancellationToken) =>

@@ -139,6 +139,10 @@ public sealed class VigieMetrics
             "Rounds of a background loop (database probe and migrator, alert refresher, shadow scoring, registry sync, model stats, training, key ring warm-up) that failed with an error the loop did not expect. The loop logs it at error level and goes on after a back-off instead of stopping the app; a rising count means that work is not being done (stale readiness, alerts, model stats), so find the cause in logs/web.log.",
             ["loop"]);
 
+        RetentionDeleted = factory.CreateCounter(
+            "vigie_retention_deleted_predictions_total",
+            "Predictions the retention deleted for being older than Retention:PredictionDays (feedback rows are kept). Stays at zero while retention is off; beside the predictions table's size on the Database dashboard, it shows whether the table's growth is bounded.");
+
         LogEvents = factory.CreateCounter(
             "vigie_log_events_total",
             "Log events written by the app, per level (trace|debug|info|warn|error|fatal); a rise in error is often the first sign of trouble.",
@@ -223,6 +227,7 @@ public sealed class VigieMetrics
     private Gauge ShadowAgreement { get; }
     private Gauge ModelLiveAccuracy { get; }
     private Counter LogEvents { get; }
+    private Counter RetentionDeleted { get; }
     private Counter AlertNotifications { get; }
     private Counter BackgroundFailures { get; }
 
@@ -288,6 +293,15 @@ public sealed class VigieMetrics
         if (Enabled)
         {
             AlertNotifications.WithLabels(status, severity).Inc();
+        }
+    }
+
+    /// <summary><paramref name="count"/> predictions deleted by the retention.</summary>
+    public void RecordRetentionDeleted(int count)
+    {
+        if (Enabled)
+        {
+            RetentionDeleted.Inc(count);
         }
     }
 
