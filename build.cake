@@ -99,8 +99,8 @@ void Stack(string arguments)
 }
 
 // Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert
-// inbox, the admin token of the model lifecycle (train, shadow, promote, rollback).
-var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token", "admin_token" };
+// inbox, the admin token of the model lifecycle (train, shadow, promote, rollback), postgres_exporter's password.
+var secretNames = new[] { "db_password", "grafana_admin_password", "alertmanager_token", "admin_token", "pg_monitor_password" };
 
 void EnsureSecrets()
 {
@@ -323,6 +323,46 @@ Task("Bench")
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
     Stack($"bench --configuration {configuration} --duration {Argument("duration", "20")} --load {Argument("load", "60")}");
+});
+
+// True when the compose stack's backup service is running (then Backup and Restore act on Compose, else on the native stack).
+bool ComposeBackupRuns() => DockerEngineAnswers() && ComposeOutput("ps -q backup").Trim().Length > 0;
+
+Task("Backup")
+    .Description("Takes a backup now (pg_dump -Fc): into the compose backups volume when the compose stack runs, else into backups/ from the native database.")
+    .Does(() =>
+{
+    if (ComposeBackupRuns())
+    {
+        Compose("exec -T backup bash /usr/local/bin/vigie-db backup");
+        Information(ComposeOutput("exec -T backup bash -c \"ls -l /var/lib/postgresql/data/*.dump\""));
+        return;
+    }
+    DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
+    Stack("backup");
+});
+
+Task("Restore")
+    .Description("Replaces the database with a backup: --file=vigie-YYYYMMDDTHHMMSSZ.dump (compose: a file of the backups volume, web stopped meanwhile; native: a file of backups/, stack stopped).")
+    .Does(() =>
+{
+    var file = Argument<string>("file", null) ?? throw new Exception("Which backup? --file=vigie-YYYYMMDDTHHMMSSZ.dump (dotnet cake --target=Backup lists them)");
+    if (ComposeBackupRuns())
+    {
+        // The app would write into a half-restored database: stopped first, started again on the restored one.
+        Compose("stop web");
+        try
+        {
+            Compose($"exec -T backup bash /usr/local/bin/vigie-db restore {System.IO.Path.GetFileName(file)}");
+        }
+        finally
+        {
+            Compose("start web");
+        }
+        return;
+    }
+    DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
+    Stack($"restore --file \"{file}\"");
 });
 
 Task("Soak")

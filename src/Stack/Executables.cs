@@ -10,6 +10,7 @@ public static class Executables
     public static readonly string[] Grafana = ["grafana-server", "grafana"];
     public static readonly string[] Alertmanager = ["prometheus-alertmanager", "alertmanager"];
     public static readonly string[] Amtool = ["amtool"];
+    public static readonly string[] PostgresExporter = ["prometheus-postgres-exporter", "postgres_exporter"];
 
     /// <summary>Full path of the first of <paramref name="names"/> found on PATH, or null.</summary>
     public static string? Find(IEnumerable<string> names)

@@ -78,9 +78,16 @@ public sealed class NativeStack : IAsyncDisposable
         App = Track(ManagedProcess.Start("web", "dotnet", [Options.WebAssembly], Path.Combine(processLogs, "web.log"),
             AppEnvironment(Options.WebPort, Options.MetricsPort, Options.LogDirectory, Options.AppSettings), Path.GetDirectoryName(Options.WebAssembly)));
 
+        // The backups' metrics file is read by node-exporter's textfile collector, as in Compose.
+        var backupMetrics = Path.Combine(Options.Backups, "metrics");
+        Directory.CreateDirectory(backupMetrics);
         _log($"node-exporter on 127.0.0.1:{Options.NodeExporterPort}");
         Track(ManagedProcess.Start("node-exporter", Executables.Require(Executables.NodeExporter, "prometheus-node-exporter"),
-            [$"--web.listen-address=127.0.0.1:{Options.NodeExporterPort}", "--no-collector.systemd"], Path.Combine(processLogs, "node-exporter.log")));
+            [$"--web.listen-address=127.0.0.1:{Options.NodeExporterPort}", "--no-collector.systemd", $"--collector.textfile.directory={backupMetrics}"],
+            Path.Combine(processLogs, "node-exporter.log")));
+
+        _log($"postgres-exporter on 127.0.0.1:{Options.PostgresExporterPort}");
+        Track(await StartPostgresExporterAsync(processLogs));
 
         _log($"blackbox-exporter on 127.0.0.1:{Options.BlackboxPort}");
         Track(ManagedProcess.Start("blackbox-exporter", Executables.Require(Executables.BlackboxExporter, "prometheus-blackbox-exporter"),
@@ -124,6 +131,32 @@ public sealed class NativeStack : IAsyncDisposable
         await WaitForAsync(App, new Uri(WebUrl, "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
         await WaitForAsync(_processes.Single(p => p.Name == "prometheus"), new Uri(PrometheusUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
         await WaitForAsync(_processes.Single(p => p.Name == "alertmanager"), new Uri(AlertmanagerUrl, "/-/ready"), TimeSpan.FromSeconds(60), cancellationToken);
+    }
+
+    /// <summary>
+    /// postgres_exporter as <see cref="PostgresCluster.MonitorUser"/> (pg_monitor only), its password generated per run
+    /// and handed over as a file, as Compose hands it the <c>pg_monitor_password</c> secret.
+    /// </summary>
+    private async Task<ManagedProcess> StartPostgresExporterAsync(string processLogs)
+    {
+        var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await Database.EnsureMonitorRoleAsync(password);
+        var passwordFile = Path.Combine(SecretsDirectory, "pg_monitor_password");
+        File.WriteAllText(passwordFile, password);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return ManagedProcess.Start("postgres-exporter", Executables.Require(Executables.PostgresExporter, "prometheus-postgres-exporter"),
+        [
+            $"--web.listen-address=127.0.0.1:{Options.PostgresExporterPort}",
+            $"--extend.query-path={Path.Combine(Options.RepositoryRoot, "prometheus", "postgres-exporter-queries.yml")}",
+        ], Path.Combine(processLogs, "postgres-exporter.log"), new Dictionary<string, string>
+        {
+            ["DATA_SOURCE_URI"] = $"127.0.0.1:{Database.Port.ToString(CultureInfo.InvariantCulture)}/{PostgresCluster.AppDatabase}?sslmode=disable",
+            ["DATA_SOURCE_USER"] = PostgresCluster.MonitorUser,
+            ["DATA_SOURCE_PASS_FILE"] = passwordFile,
+        });
     }
 
     /// <summary>The app's environment: the stack's database, ports, log directory and links, then <paramref name="settings"/>.</summary>
@@ -248,6 +281,7 @@ public sealed class NativeStack : IAsyncDisposable
         ["localhost:9090"] = $"127.0.0.1:{Options.PrometheusPort}",
         ["grafana:3000"] = $"127.0.0.1:{Options.GrafanaPort}",
         ["alertmanager:9093"] = $"127.0.0.1:{Options.AlertmanagerPort}",
+        ["postgres-exporter:9187"] = $"127.0.0.1:{Options.PostgresExporterPort}",
     };
 
     /// <summary>Polls Prometheus until every scrape target reports health "up"; returns the targets seen last.</summary>

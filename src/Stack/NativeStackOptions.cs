@@ -26,6 +26,16 @@ public sealed record NativeStackOptions
     public int BlackboxPort { get; init; } = FreePort.Next();
     public int GrafanaPort { get; init; } = FreePort.Next();
     public int AlertmanagerPort { get; init; } = FreePort.Next();
+    public int PostgresExporterPort { get; init; } = FreePort.Next();
+
+    /// <summary>
+    /// Where backups are written (<c>vigie-*.dump</c>) and their metrics file (<c>metrics/vigie_backup.prom</c>, read by
+    /// node-exporter's textfile collector); the state directory's <c>backups</c> unless set.
+    /// </summary>
+    public string? BackupDirectory { get; init; }
+
+    /// <summary>The backup directory in effect.</summary>
+    public string Backups => BackupDirectory ?? Path.Combine(StateDirectory, "backups");
 
     /// <summary>
     /// When set (e.g. "1s"), every waiting time of the rules and of Alertmanager (<c>for:</c>, intervals, group waits)

@@ -16,10 +16,17 @@ public sealed class PostgresCluster : IDisposable
     public const string AppUser = "vigie";
     public const string AppDatabase = "vigie";
 
+    /// <summary>
+    /// The login of postgres_exporter: a member of <c>pg_monitor</c> (every statistics view and size function, no table
+    /// data), with a password of its own, so the metrics scraper cannot read or change a prediction.
+    /// </summary>
+    public const string MonitorUser = "vigie_monitor";
+
     private readonly string _binDirectory;
     private readonly string _dataDirectory;
     private readonly bool _durable;
     private readonly bool _ownsDirectory;
+    private bool _attached;
 
     private PostgresCluster(string baseDirectory, string binDirectory, int port, bool durable, bool ownsDirectory)
     {
@@ -91,6 +98,41 @@ public sealed class PostgresCluster : IDisposable
             throw;
         }
         return cluster;
+    }
+
+    /// <summary>
+    /// The cluster of <paramref name="baseDirectory"/> already running on <paramref name="port"/> (a native stack started
+    /// from another terminal), reached as its superuser; disposing it leaves the server running.
+    /// </summary>
+    public static PostgresCluster Attach(string baseDirectory, int port)
+    {
+        var bin = FindBinDirectory() ?? throw new InvalidOperationException("PostgreSQL client binaries were not found: install the 'postgresql' package.");
+        var cluster = new PostgresCluster(Path.GetFullPath(baseDirectory), bin, port, durable: true, ownsDirectory: false) { _attached = true };
+        cluster.SuperuserPassword = File.ReadAllText(Path.Combine(baseDirectory, "superuser_password")).Trim();
+        return cluster;
+    }
+
+    /// <summary>
+    /// Runs one of the server's client programs (<c>pg_dump</c>, <c>pg_restore</c>) of the same version as the server,
+    /// connected as the superuser to the app's database (password through the environment, never the command line).
+    /// </summary>
+    public async Task RunClientAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var info = new ProcessStartInfo(Path.Combine(_binDirectory, program)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--host=127.0.0.1", $"--port={Port.ToString(CultureInfo.InvariantCulture)}", "--username=postgres", .. arguments])
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment["PGPASSWORD"] = SuperuserPassword;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output}");
+        }
     }
 
     /// <summary>
@@ -185,6 +227,32 @@ public sealed class PostgresCluster : IDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Creates (or sets the password of) <see cref="MonitorUser"/>, a member of pg_monitor only.</summary>
+    public async Task EnsureMonitorRoleAsync(string password)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        // format('%L') quotes the password as a literal: ALTER/CREATE ROLE takes no parameters.
+        await using var command = new NpgsqlCommand($"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{MonitorUser}') THEN
+                    CREATE ROLE {MonitorUser} LOGIN;
+                END IF;
+                EXECUTE format('ALTER ROLE {MonitorUser} PASSWORD %L', current_setting('vigie.monitor_password'));
+            END
+            $$;
+            GRANT pg_monitor TO {MonitorUser};
+            """, connection);
+        await using (var set = new NpgsqlCommand("SELECT set_config('vigie.monitor_password', @password, false)", connection))
+        {
+            set.Parameters.AddWithValue("password", password);
+            await set.ExecuteNonQueryAsync();
+        }
+        await command.ExecuteNonQueryAsync();
+    }
+
     private async Task CreateAppDatabaseAsync()
     {
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = "postgres" }.ConnectionString;
@@ -211,6 +279,10 @@ public sealed class PostgresCluster : IDisposable
 
     public void Dispose()
     {
+        if (_attached)
+        {
+            return;
+        }
         try
         {
             Stop();

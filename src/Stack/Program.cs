@@ -13,6 +13,8 @@ using Vigie.Stack;
 //   train [--url URL]              retrain a model candidate from feedback in a running stack (admin token of secrets/admin_token)
 //   bench [--duration S] [--load S] load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
 //   soak [--minutes M] [--rate R]  steady load for M minutes: errors, RSS trend, stored vs acknowledged writes
+//   backup                         pg_dump -Fc of the native database into backups/ (the running stack's, or started for it)
+//   restore --file F               replaces the native database with backup F (the stack must be stopped)
 var command = args.FirstOrDefault() ?? "up";
 var root = FindRepositoryRoot();
 var state = Path.Combine(root, ".state", "native");
@@ -24,6 +26,8 @@ return command switch
     "train" => await TrainAsync(),
     "bench" => await BenchAsync(),
     "soak" => await SoakAsync(),
+    "backup" => await BackupAsync(),
+    "restore" => await RestoreAsync(),
     _ => Usage(),
 };
 
@@ -45,6 +49,7 @@ async Task<int> UpAsync(CancellationToken stopping)
         BlackboxPort = Available(9115),
         AlertmanagerPort = Available(9093),
         DatabasePort = Available(55432),
+        BackupDirectory = BackupDirectory(),
         // The model lifecycle's admin actions take the token of secrets/admin_token, as in compose.
         AppSettings = TrainCommand.AdminToken(root) is { } adminToken
             ? new Dictionary<string, string> { ["admin_token"] = adminToken }
@@ -55,7 +60,10 @@ async Task<int> UpAsync(CancellationToken stopping)
     {
         ["web"] = stack.WebUrl.ToString(),
         ["prometheus"] = stack.PrometheusUrl.ToString(),
+        ["postgres"] = stack.Database.Port.ToString(CultureInfo.InvariantCulture),
     };
+    var (schedule, keep) = BackupSchedule(env);
+    var backups = ScheduledBackupsAsync(stack.Database, schedule, keep, stopping);
     File.WriteAllText(Path.Combine(state, "endpoints.json"), JsonSerializer.Serialize(endpoints));
     var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping);
     Console.WriteLine();
@@ -79,6 +87,95 @@ async Task<int> UpAsync(CancellationToken stopping)
     }
     Console.WriteLine("Stopping the native stack…");
     File.Delete(Path.Combine(state, "endpoints.json"));
+    await backups;
+    return 0;
+}
+
+// As the Compose backup service does: one backup at start, then one per interval, until the stack stops. A failed
+// backup is reported and tried again at the next interval; the metrics file keeps the last success, so the
+// VigieBackupTooOld alert fires if failures go on.
+async Task ScheduledBackupsAsync(PostgresCluster cluster, TimeSpan schedule, int keep, CancellationToken stopping)
+{
+    try
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var backup = await Backups.TakeAsync(cluster, BackupDirectory(), keep, schedule, stopping);
+                Console.WriteLine($"  backup {Path.GetRelativePath(root, backup.Path)} ({backup.Bytes:N0} bytes, {backup.Took.TotalSeconds:F1} s)");
+            }
+            catch (InvalidOperationException ex)
+            {
+                Console.Error.WriteLine($"  backup FAILED: {ex.Message}");
+            }
+            await Task.Delay(schedule, stopping);
+        }
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}
+
+string BackupDirectory() => Path.Combine(root, "backups");
+
+static (TimeSpan Schedule, int Keep) BackupSchedule(IReadOnlyDictionary<string, string> env) =>
+    (TimeSpan.FromSeconds(int.Parse(env.GetValueOrDefault("BACKUP_INTERVAL_SECONDS", "86400"), CultureInfo.InvariantCulture)),
+     int.Parse(env.GetValueOrDefault("BACKUP_KEEP", "7"), CultureInfo.InvariantCulture));
+
+// The running native stack's database when there is one, otherwise the stopped one started for the command (and
+// stopped after it).
+async Task<PostgresCluster?> NativeDatabaseAsync(bool mustBeStopped)
+{
+    var directory = Path.Combine(state, "postgres");
+    var endpointsFile = Path.Combine(state, "endpoints.json");
+    if (File.Exists(endpointsFile))
+    {
+        if (mustBeStopped)
+        {
+            Console.Error.WriteLine("The native stack is running: stop it first (dotnet cake --target=Down), then restore, then start it again.");
+            return null;
+        }
+        var endpoints = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(endpointsFile))!;
+        return PostgresCluster.Attach(directory, int.Parse(endpoints["postgres"], CultureInfo.InvariantCulture));
+    }
+    if (!mustBeStopped && !File.Exists(Path.Combine(directory, "data", "PG_VERSION")))
+    {
+        Console.Error.WriteLine("No native database to back up yet: start the stack once (dotnet cake --target=Native).");
+        return null;
+    }
+    return await PostgresCluster.CreateAsync(directory, FreePort.Next(), durable: true);
+}
+
+async Task<int> BackupAsync()
+{
+    using var cluster = await NativeDatabaseAsync(mustBeStopped: false);
+    if (cluster is null)
+    {
+        return 1;
+    }
+    var (schedule, keep) = BackupSchedule(DotEnv.Read(Path.Combine(root, ".env")));
+    var backup = await Backups.TakeAsync(cluster, BackupDirectory(), keep, schedule);
+    Console.WriteLine($"Backed up to {Path.GetRelativePath(root, backup.Path)}: {backup.Bytes:N0} bytes in {backup.Took.TotalSeconds:F1} s (the newest {keep} kept).");
+    return 0;
+}
+
+async Task<int> RestoreAsync()
+{
+    if (ArgumentValue("--file") is not { Length: > 0 } file)
+    {
+        Console.Error.WriteLine($"Which backup? --file=PATH, e.g. one of: {string.Join(", ", Backups.List(BackupDirectory()).Take(3).Select(f => Path.GetRelativePath(root, f)))}");
+        return 2;
+    }
+    var path = File.Exists(file) ? Path.GetFullPath(file) : Path.Combine(BackupDirectory(), Path.GetFileName(file));
+    using var cluster = await NativeDatabaseAsync(mustBeStopped: true);
+    if (cluster is null)
+    {
+        return 1;
+    }
+    var took = await Backups.RestoreAsync(cluster, path);
+    var rows = await cluster.ScalarAsync("SELECT count(*) FROM predictions");
+    Console.WriteLine($"Restored {Path.GetFileName(path)} in {took.TotalSeconds:F1} s ({rows:N0} predictions). Start the stack again: dotnet cake --target=Native");
     return 0;
 }
 
@@ -175,7 +272,7 @@ static string FindRepositoryRoot()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R]");
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R] | backup | restore --file F");
     return 2;
 }
 

@@ -14,6 +14,7 @@ public static class NativeRun
                  {
                      (Executables.Prometheus, "prometheus"), (Executables.Alertmanager, "prometheus-alertmanager"),
                      (Executables.NodeExporter, "prometheus-node-exporter"), (Executables.BlackboxExporter, "prometheus-blackbox-exporter"),
+                     (Executables.PostgresExporter, "prometheus-postgres-exporter"),
                  })
         {
             Infrastructure.Require(Executables.Find(names) is not null, $"{names[0]} is not installed (package '{package}')");

@@ -19,16 +19,19 @@ public sealed class ComposeServicesTests
         ["alertmanager"] = "64M",
         ["uptime-kuma"] = "128M",
         ["logs-init"] = "16M",
+        ["db-roles"] = "16M",
+        ["postgres-exporter"] = "32M",
+        ["backup"] = "32M",
     };
 
     /// <summary>What the default stack may take on an 8 GB laptop.</summary>
     private const long DefaultStackMemoryBudget = 1536L << 20;
 
     /// <summary>
-    /// Services that cannot have a healthcheck. Keep it minimal: logs-init is a one-shot that exits at once (web waits
-    /// for it with service_completed_successfully); every long-running image has a shell, wget or node.
+    /// Services that cannot have a healthcheck. Keep it minimal: logs-init and db-roles are one-shots that exit at once
+    /// (their dependents wait with service_completed_successfully); every long-running image has a shell, wget or node.
     /// </summary>
-    private static readonly string[] HealthcheckExceptions = ["logs-init"];
+    private static readonly string[] HealthcheckExceptions = ["logs-init", "db-roles"];
 
     private static ComposeFile Compose => ComposeFile.Current;
 
