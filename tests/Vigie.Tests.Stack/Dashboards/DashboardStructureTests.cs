@@ -56,7 +56,7 @@ public sealed partial class DashboardStructureTests
             Assert.That(((YamlScalarNode)provider["type"]).Value, Is.EqualTo("file"));
             Assert.That(path, Does.StartWith(containerRoot + "/"), "the provider reads below the mounted folder");
             var repositoryPath = Path.Combine(Provisioning, path[(containerRoot.Length + 1)..]);
-            Assert.That(Directory.GetFiles(repositoryPath, "*.json"), Has.Length.EqualTo(5), repositoryPath);
+            Assert.That(Directory.GetFiles(repositoryPath, "*.json"), Has.Length.EqualTo(6), repositoryPath);
         });
     }
 
@@ -140,6 +140,17 @@ public sealed partial class DashboardStructureTests
                 ? new[] { m.Groups[1].Value + "_bucket", m.Groups[1].Value + "_sum", m.Groups[1].Value + "_count" }
                 : [m.Groups[1].Value])
             .ToHashSet();
+        // The backup metrics come from the backups' metrics file (node-exporter's textfile collector), not from the app.
+        var backups = Directory.CreateTempSubdirectory("vigie-backup-metrics-").FullName;
+        try
+        {
+            Vigie.Stack.Backups.WriteMetrics(backups, new Vigie.Stack.BackupFile("vigie.dump", 1, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1)), TimeSpan.FromHours(1));
+            exported.UnionWith(TypeLine().Matches(await File.ReadAllTextAsync(Path.Combine(backups, "metrics", Vigie.Stack.Backups.MetricsFile))).Select(m => m.Groups[1].Value));
+        }
+        finally
+        {
+            Directory.Delete(backups, recursive: true);
+        }
         var unknown = Dashboard.All().SelectMany(d => d.Expressions().SelectMany(e => Dashboard.MetricNames(e.Expression).Select(n => (d.File, e.Panel, Name: n))))
             .Where(x => x.Name.StartsWith("vigie_", StringComparison.Ordinal) && !exported.Contains(x.Name))
             .ToList();

@@ -27,10 +27,14 @@ public sealed class LiveStack
         PrometheusApi = new PrometheusClient(Native.PrometheusUrl);
         Traffic = new TrafficDriver(Native.WebUrl);
         await Traffic.DriveAsync(() => PrometheusApi.WaitForScrapeAsync("vigie-web", TimeSpan.FromSeconds(30)));
+        // One backup, as the stack's schedule takes them: the Database dashboard shows its age and size.
+        await Backups.TakeAsync(Native.Database, Native.Options.Backups, keep: 2, schedule: TimeSpan.FromHours(1));
         // Every dashboard rate needs two scrapes of each target after the traffic (node-exporter: 15 s interval).
         await PrometheusApi.WaitForDataAsync("rate(vigie_predictions_total{channel=\"batch\"}[1m]) > 0", TimeSpan.FromSeconds(90));
         await PrometheusApi.WaitForDataAsync("rate(node_cpu_seconds_total[1m])", TimeSpan.FromSeconds(90));
         await PrometheusApi.WaitForDataAsync("rate(probe_duration_seconds[1m])", TimeSpan.FromSeconds(90));
+        await PrometheusApi.WaitForDataAsync("rate(pg_table_rows_inserted{relname=\"predictions\"}[1m])", TimeSpan.FromSeconds(90));
+        await PrometheusApi.WaitForDataAsync("vigie_backup_last_size_bytes", TimeSpan.FromSeconds(90));
     }
 
     [OneTimeTearDown]
