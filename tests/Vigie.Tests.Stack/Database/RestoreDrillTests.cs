@@ -10,7 +10,7 @@ using Vigie.Stack;
 using Vigie.Testing;
 using Vigie.Tests.Stack.Live;
 
-namespace Vigie.Tests.Stack.Backups;
+namespace Vigie.Tests.Stack.Database;
 
 /// <summary>
 /// The restore drill: a database filled through the app's API, backed up while the app runs, destroyed, and restored
