@@ -316,13 +316,13 @@ Task("Train")
 });
 
 Task("Bench")
-    .Description("Load-tests the native stack (durable PostgreSQL) with wrk from 127.0.0.1 and prints one table, also in artifacts/bench.md. --duration=20 (s per run), --load=60 (s of the long prediction run).")
+    .Description("Load-tests the native stack (durable PostgreSQL) with wrk from 127.0.0.1 and prints one table, also in artifacts/bench.md. --duration=20 (s per run), --load=60 (s of the long prediction run), --phases=endpoints,history,retention (any of them alone), --history-rows=10000000.")
     .Does(() =>
 {
     // src/Stack/Bench/Benchmark.cs: what is measured and how; the Lua scripts are in src/Stack/Bench/Scripts.
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
-    Stack($"bench --configuration {configuration} --duration {Argument("duration", "20")} --load {Argument("load", "60")}");
+    Stack($"bench --configuration {configuration} --duration {Argument("duration", "20")} --load {Argument("load", "60")} --phases {Argument("phases", "endpoints,history,retention")} --history-rows {Argument("history-rows", "10000000")}");
 });
 
 // True when the compose stack's backup service is running (then Backup and Restore act on Compose, else on the native stack).

@@ -11,7 +11,8 @@ using Vigie.Stack;
 //   status                         Prometheus targets and app health, as a table
 //   down                           stop a native stack started from another terminal
 //   train [--url URL]              retrain a model candidate from feedback in a running stack (admin token of secrets/admin_token)
-//   bench [--duration S] [--load S] load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
+//   bench [--duration S] [--load S] [--phases endpoints,history,retention] [--history-rows N]
+//                                  load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
 //   soak [--minutes M] [--rate R]  steady load for M minutes: errors, RSS trend, stored vs acknowledged writes
 //   backup                         pg_dump -Fc of the native database into backups/ (the running stack's, or started for it)
 //   restore --file F               replaces the native database with backup F (the stack must be stopped)
@@ -270,6 +271,12 @@ static string FindRepositoryRoot()
     throw new InvalidOperationException("Run from inside the Vigie repository.");
 }
 
+static int Unknown(string phase)
+{
+    Console.Error.WriteLine($"Unknown benchmark phase '{phase}': the phases are {string.Join(", ", Vigie.Stack.Bench.BenchmarkOptions.AllPhases)}.");
+    return 2;
+}
+
 static int Usage()
 {
     Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R] | backup | restore --file F");
@@ -294,12 +301,19 @@ async Task<int> TrainAsync()
     }
 }
 
-Task<int> BenchAsync() => UntilStoppedAsync(stopping => Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
+Task<int> BenchAsync() => ArgumentValue("--phases") is { } asked && asked.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .FirstOrDefault(p => !Vigie.Stack.Bench.BenchmarkOptions.AllPhases.Contains(p)) is { } unknown
+    ? Task.FromResult(Unknown(unknown))
+    : UntilStoppedAsync(stopping => Vigie.Stack.Bench.Benchmark.RunAsync(new Vigie.Stack.Bench.BenchmarkOptions
 {
     RepositoryRoot = root,
     Configuration = ArgumentValue("--configuration") ?? "Release",
     DurationSeconds = int.Parse(ArgumentValue("--duration") ?? "20", CultureInfo.InvariantCulture),
     LoadSeconds = int.Parse(ArgumentValue("--load") ?? "60", CultureInfo.InvariantCulture),
+    Phases = ArgumentValue("--phases") is { } phases
+        ? new SortedSet<string>(phases.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal)
+        : Vigie.Stack.Bench.BenchmarkOptions.AllPhases,
+    HistoryRows = long.Parse(ArgumentValue("--history-rows") ?? "10000000", CultureInfo.InvariantCulture),
 }, Console.Out, stopping));
 
 Task<int> SoakAsync() => UntilStoppedAsync(stopping => Vigie.Stack.Bench.Soak.RunAsync(new Vigie.Stack.Bench.SoakOptions

@@ -30,6 +30,20 @@ public sealed record BenchmarkOptions : ThrowawayRunOptions
     /// once; for shadow scoring, the main instance with and without a candidate in shadow, one after the other.
     /// </summary>
     public int OverheadRounds { get; init; } = 5;
+
+    /// <summary>
+    /// The phases to run (<c>--phases</c>, comma-separated): <c>endpoints</c> (every phase of the original table:
+    /// endpoints, instrumentation and shadow overheads, batch ingest, log check), <c>history</c> (history reads at 10
+    /// thousand and at <see cref="HistoryRows"/> rows, with their plans) and <c>retention</c> (p99 of the prediction
+    /// load with and without the retention deleting). All by default; each runs alone.
+    /// </summary>
+    public IReadOnlySet<string> Phases { get; init; } = AllPhases;
+
+    /// <summary>Every phase, in the order they run.</summary>
+    public static readonly IReadOnlySet<string> AllPhases = new SortedSet<string>(StringComparer.Ordinal) { "endpoints", "history", "retention" };
+
+    /// <summary>Predictions stored for the history and retention phases.</summary>
+    public long HistoryRows { get; init; } = 10_000_000;
 }
 
 /// <summary>
@@ -39,7 +53,7 @@ public sealed record BenchmarkOptions : ThrowawayRunOptions
 /// shadow scoring's (a candidate trained from feedback, in shadow on alternate runs). Prints one table and writes it
 /// to artifacts/bench.md.
 /// </summary>
-public static class Benchmark
+public static partial class Benchmark
 {
     private const long MemoryLimitBytes = 512L * 1024 * 1024;
 
@@ -111,25 +125,51 @@ public static class Benchmark
         var stackOptions = StackOptions(options, adminToken);
         console.WriteLine("Starting the native stack (durable PostgreSQL) and two more apps, identical but for Metrics:Enabled…");
         await using var stack = await NativeStack.StartAsync(stackOptions, line => console.WriteLine($"  starting {line}"), cancellationToken);
-        var session = await Session.StartTwinsAsync(options, stack, adminToken, console, cancellationToken);
+        var endpointsPhase = options.Phases.Contains("endpoints");
+        var session = await Session.StartAsync(options, stack, adminToken, console, withTwins: endpointsPhase, cancellationToken);
         var machine = await DescribeMachineAsync(session);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        // The instrumented instances (the main one and its twin) count what they answered; the third counts nothing.
-        Uri[] instrumented = [stack.MetricsUrl, session.TwinMetricsUrl];
-        var statusBefore = await StatusCountsAsync(http, instrumented);
+        var sections = new List<string>();
+        var healthy = true;
+        if (endpointsPhase)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            // The instrumented instances (the main one and its twin) count what they answered; the third counts nothing.
+            Uri[] instrumented = [stack.MetricsUrl, session.TwinMetricsUrl];
+            var statusBefore = await StatusCountsAsync(http, instrumented);
 
-        await WarmUpAsync(session);
-        var endpoints = await MeasureEndpointsAsync(session);
-        var instrumentation = await MeasureInstrumentationAsync(session);
-        var instrumentationNs = await InProcessInstrumentationAsync(session, http);
-        var shadow = await ShadowRoundsAsync(session);
-        var ingest = await BatchIngest.MeasureAsync(session.Web, options.BatchRows, stack.App.Id, session.Postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
-        var (logRun, logLines) = await CheckLogAsync(session, stackOptions.LogDirectory);
-        var statusAfter = await StatusCountsAsync(http, instrumented);
-        var stored = await CountStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
+            await WarmUpAsync(session);
+            var endpoints = await MeasureEndpointsAsync(session);
+            var instrumentation = await MeasureInstrumentationAsync(session);
+            var instrumentationNs = await InProcessInstrumentationAsync(session, http);
+            var shadow = await ShadowRoundsAsync(session);
+            var ingest = await BatchIngest.MeasureAsync(session.Web, options.BatchRows, stack.App.Id, session.Postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
+            var (logRun, logLines) = await CheckLogAsync(session, stackOptions.LogDirectory);
+            var statusAfter = await StatusCountsAsync(http, instrumented);
+            var stored = await CountStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
 
-        var result = new Measured(endpoints, instrumentation, instrumentationNs, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
-        return await ReportAsync(session, machine, result);
+            var result = new Measured(endpoints, instrumentation, instrumentationNs, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
+            var (section, ok) = EndpointsReport(session, result);
+            sections.Add(section);
+            healthy &= ok;
+        }
+        else
+        {
+            // The later phases measure against a warm app, as after the endpoints phase.
+            await WarmUpAsync(session);
+        }
+        if (options.Phases.Contains("history"))
+        {
+            var reads = await MeasureHistoryAsync(session);
+            sections.Add("## History reads as the table grows\n\n" + HistoryTable(reads));
+            healthy &= reads.All(r => r.Run.Wrk.Failures == 0);
+        }
+        if (options.Phases.Contains("retention"))
+        {
+            var retention = await MeasureRetentionAsync(session);
+            sections.Add("## Retention under load\n\n" + RetentionTable(retention));
+            healthy &= retention.Rounds.All.All(r => r.Wrk.Failures == 0) && retention.Deleted > 0;
+        }
+        return await ReportAsync(session, machine, sections, healthy);
     }
 
     private static NativeStackOptions StackOptions(BenchmarkOptions options, string adminToken) => new()
@@ -302,8 +342,8 @@ public static class Benchmark
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>Writes the table and the integrity checks to artifacts/bench.md and the console; 0 when every check holds.</summary>
-    private static async Task<int> ReportAsync(Session session, string machine, Measured m)
+    /// <summary>The endpoints phase's table and integrity checks, and whether every check holds.</summary>
+    private static (string Section, bool Healthy) EndpointsReport(Session session, Measured m)
     {
         var (options, console, warmUps) = (session.Options, session.Console, session.WarmUps);
         var serverNon2xx = m.StatusAfter.Where(s => !s.Key.StartsWith('2'))
@@ -330,18 +370,22 @@ public static class Benchmark
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
             .AppendLine(CultureInfo.InvariantCulture, $"- web.log: {m.LogLines:N0} request-summary lines for the {m.LogRun.Wrk.Succeeded:N0} acknowledged POSTs of the last 10 s run (+ requests in flight at its end).")
             .ToString();
-        var document = $"# Vigie benchmark\n\n{machine}\n\n{table}\n{checks}";
-        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
-        await File.WriteAllTextAsync(options.Output, document, session.CancellationToken);
-        console.WriteLine();
-        console.WriteLine(machine);
-        console.WriteLine();
-        console.WriteLine(table);
-        console.WriteLine(checks);
-        console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
         var runCount = allRuns.Count + warmUps.Count;
         var healthy = failures == 0 && unexplainedNon2xx == 0 && cutOffNon2xx <= runCount * options.Connections && apiRows >= acknowledged && batchRows == batchRowsStored && m.LogLines >= m.LogRun.Wrk.Succeeded
             && m.Shadow.Scored > 0;
+        return ($"{table}\n{checks}", healthy);
+    }
+
+    /// <summary>Writes the sections of the phases run to artifacts/bench.md and the console; 0 when every check holds.</summary>
+    private static async Task<int> ReportAsync(Session session, string machine, List<string> sections, bool healthy)
+    {
+        var (options, console) = (session.Options, session.Console);
+        var document = $"# Vigie benchmark\n\n{machine}\n\n{string.Join("\n", sections)}";
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
+        await File.WriteAllTextAsync(options.Output, document, session.CancellationToken);
+        console.WriteLine();
+        console.WriteLine(document);
+        console.WriteLine($"Written to {Path.GetRelativePath(options.RepositoryRoot, options.Output)}");
         if (!healthy)
         {
             console.WriteLine("Benchmark checks FAILED (see above).");
@@ -383,13 +427,16 @@ public static class Benchmark
         /// <summary>
         /// Starts the twins on the stack's database. The overhead compares two instances started together and loaded
         /// alike, which differ only in Metrics:Enabled; the main instance, with a minute of load and Prometheus' scrapes
-        /// behind it, would not be a like-for-like twin.
+        /// behind it, would not be a like-for-like twin. Without <paramref name="withTwins"/> (only the later phases run),
+        /// the main instance stands in for both.
         /// </summary>
-        public static async Task<Session> StartTwinsAsync(BenchmarkOptions options, NativeStack stack, string adminToken, TextWriter console, CancellationToken cancellationToken)
+        public static async Task<Session> StartAsync(BenchmarkOptions options, NativeStack stack, string adminToken, TextWriter console, bool withTwins, CancellationToken cancellationToken)
         {
-            var (plainPort, twinPort, twinMetricsPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
-            var plain = await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken);
-            var twin = await stack.StartAppAsync("web-metrics", twinPort, twinMetricsPort, new Dictionary<string, string>(), cancellationToken);
+            var (plainPort, twinPort, twinMetricsPort) = withTwins ? (FreePort.Next(), FreePort.Next(), FreePort.Next()) : (stack.Options.WebPort, stack.Options.WebPort, stack.Options.MetricsPort);
+            var plain = withTwins
+                ? await stack.StartAppAsync("web-no-metrics", plainPort, FreePort.Next(), new Dictionary<string, string> { ["Metrics__Enabled"] = "false" }, cancellationToken)
+                : stack.App;
+            var twin = withTwins ? await stack.StartAppAsync("web-metrics", twinPort, twinMetricsPort, new Dictionary<string, string>(), cancellationToken) : stack.App;
             return new Session
             {
                 Options = options,
