@@ -26,6 +26,13 @@ public static partial class Benchmark
         var database = session.Stack.Database.AdminConnectionString;
         var reads = new List<HistoryRead>();
         console.WriteLine("History at growing sizes:");
+        // From an empty table, so the small size is shaped like the large one (not the warm-up's API predictions).
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(token);
+            await using var truncate = new NpgsqlCommand("TRUNCATE shadow_predictions, shadow_tallies, batch_rejections, predictions, batches", connection);
+            await truncate.ExecuteNonQueryAsync(token);
+        }
         foreach (var rows in new[] { 10_000L, options.HistoryRows })
         {
             var filled = await FillPredictionsAsync(database, rows, console, token);

@@ -14,8 +14,8 @@ namespace Vigie.Tests.Stack.Containers;
 /// </summary>
 internal sealed class ContainerStack : IAsyncDisposable
 {
-    /// <summary>The services the tests start (logs-init follows web as its dependency).</summary>
-    public static readonly string[] Services = ["web", "db", "prometheus", "node-exporter", "blackbox-exporter", "alertmanager"];
+    /// <summary>The services the tests start (logs-init follows web, db-roles postgres-exporter, as their dependency).</summary>
+    public static readonly string[] Services = ["web", "db", "prometheus", "node-exporter", "blackbox-exporter", "alertmanager", "postgres-exporter", "backup"];
 
     private const string ProjectName = "vigie-containertests";
     private static readonly string OverrideFile = Path.Combine("tests", "Vigie.Tests.Stack", "Containers", "docker-compose.test.yml");

@@ -81,7 +81,7 @@ public sealed class RunningStackTests
     public async Task Prometheus_scrapes_every_target_by_service_name_and_finds_it_up()
     {
         using var http = new HttpClient { BaseAddress = Stack.PrometheusUrl };
-        var expected = new[] { "vigie-web web:8081", "node-exporter node-exporter:9100", "prometheus localhost:9090", "blackbox http://web:8080/health/ready", "blackbox http://prometheus:9090/-/healthy" };
+        var expected = new[] { "vigie-web web:8081", "node-exporter node-exporter:9100", "postgres-exporter postgres-exporter:9187", "prometheus localhost:9090", "blackbox http://web:8080/health/ready", "blackbox http://prometheus:9090/-/healthy" };
         IReadOnlyList<string> up = [];
         for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(2000))
         {
@@ -99,6 +99,34 @@ public sealed class RunningStackTests
         {
             Assert.That(up, Is.SupersetOf(expected), "targets up");
             Assert.That(alertmanagers, Does.Contain("http://alertmanager:9093/api/v2/alerts"), "Prometheus' Alertmanager");
+        });
+    }
+
+    [Test]
+    public async Task The_backup_service_dumps_the_database_on_demand_and_its_metrics_and_the_database_metrics_reach_prometheus()
+    {
+        var output = await Stack.ComposeAsync(TimeSpan.FromMinutes(2), "exec", "-T", "backup", "bash", "/usr/local/bin/vigie-db", "backup");
+        var listing = await Stack.ComposeAsync(TimeSpan.FromSeconds(30), "exec", "-T", "backup", "bash", "-c", "ls /var/lib/postgresql/data");
+        using var http = new HttpClient { BaseAddress = Stack.PrometheusUrl };
+        var found = new Dictionary<string, bool>();
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); DateTime.UtcNow < deadline; await Task.Delay(2000))
+        {
+            foreach (var query in new[] { "vigie_backup_last_size_bytes > 0", "pg_up == 1", "pg_table_live_rows{relname=\"predictions\"}" })
+            {
+                var result = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/api/v1/query?query={Uri.EscapeDataString(query)}", UriKind.Relative)))
+                    .RootElement.GetProperty("data").GetProperty("result");
+                found[query] = result.GetArrayLength() > 0;
+            }
+            if (found.Values.All(f => f))
+            {
+                break;
+            }
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("backup vigie-"), "vigie-db backup reports the file it wrote");
+            Assert.That(listing.Split('\n').Count(l => l.Trim().EndsWith(".dump", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(2), "the backup taken at start and this one");
+            Assert.That(found.Where(f => !f.Value).Select(f => f.Key), Is.Empty, "queries without data in Prometheus");
         });
     }
 
