@@ -7,7 +7,7 @@ namespace Vigie.Stack.Bench;
 
 /// <summary>
 /// How the history's reads scale with the stored rows: the API and the page, filtered by species and by channel, on
-/// the first page and on a deep cursor (the middle of the table), at 10 thousand rows and again at
+/// the first page and on a deep cursor (the middle of the table), in a table emptied and filled to 10 thousand rows, then to
 /// <see cref="BenchmarkOptions.HistoryRows"/>, with the plan PostgreSQL settles on for each read
 /// (<c>EXPLAIN (ANALYZE, BUFFERS)</c> of the generic plan the app's prepared statement ends up with): the index it
 /// uses and the rows it examines per page.
