@@ -36,7 +36,8 @@ public static partial class Benchmark
         foreach (var rows in new[] { 10_000L, options.HistoryRows })
         {
             var filled = await FillPredictionsAsync(database, rows, console, token);
-            var middle = await ScalarAsync(database, "SELECT coalesce(max(id), 0) / 2 FROM predictions", token);
+            // Ids go on from the table's past rows (TRUNCATE keeps the identity): the middle of those stored now.
+            var middle = await ScalarAsync(database, "SELECT coalesce((min(id) + max(id)) / 2, 0) FROM predictions", token);
             var length = TimeSpan.FromSeconds(Math.Min(options.DurationSeconds, 10));
             foreach (var (name, query) in HistoryQueries(middle))
             {
@@ -68,20 +69,26 @@ public static partial class Benchmark
     /// <summary>
     /// The statement PredictionStore.ListSql writes for a read (the app's statements are prepared, so PostgreSQL settles
     /// on a generic plan after five executions: that plan is the one explained), 26 rows as the app asks for a page of 25.
+    /// The Stack project does not reference the app: the statements are written here again, as in the README.
     /// </summary>
     private static async Task<QueryPlan> ExplainAsync(string database, string name, long middle, CancellationToken token)
     {
-        var filter = name.StartsWith("species", StringComparison.Ordinal) ? "species = 'Chinstrap'" : "channel = 'form'";
-        // The first page's statement has no cursor: $1 is declared and unused.
-        var where = name.Contains("deep", StringComparison.Ordinal) ? $"WHERE id < $1 AND {filter}" : $"WHERE {filter}";
+        // As PredictionStore.ListSql writes them: by species, the primary key from the cursor down; by channel, the
+        // channel's index between (channel, cursor) and (channel, 0), $1 = long.MaxValue on the first page.
+        var deep = name.Contains("deep", StringComparison.Ordinal);
+        var where = name.StartsWith("species", StringComparison.Ordinal)
+            ? deep ? "WHERE id < $1 AND species = 'Chinstrap'" : "WHERE species = 'Chinstrap'"
+            : "WHERE channel <> 'batch' AND (channel, id) < ('form', $1) AND (channel, id) > ('form', 0)";
+        var order = name.StartsWith("species", StringComparison.Ordinal) ? "id DESC" : "channel DESC, id DESC";
+        var cursor = deep || name.StartsWith("species", StringComparison.Ordinal) ? middle : long.MaxValue;
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(token);
-        foreach (var sql in new[] { "SET plan_cache_mode = force_generic_plan", $"PREPARE history_read(bigint, int) AS SELECT * FROM predictions {where} ORDER BY id DESC LIMIT $2" })
+        foreach (var sql in new[] { "SET plan_cache_mode = force_generic_plan", $"PREPARE history_read(bigint, int) AS SELECT * FROM predictions {where} ORDER BY {order} LIMIT $2" })
         {
             await using var command = new NpgsqlCommand(sql, connection);
             await command.ExecuteNonQueryAsync(token);
         }
-        await using var explain = new NpgsqlCommand(string.Create(CultureInfo.InvariantCulture, $"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE history_read({middle}, 26)"), connection);
+        await using var explain = new NpgsqlCommand(string.Create(CultureInfo.InvariantCulture, $"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE history_read({cursor}, 26)"), connection);
         var root = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync(token))!).RootElement[0];
         var plan = root.GetProperty("Plan");
         var scans = new List<string>();
