@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using Vigie.Testing;
 using static Vigie.Tests.Integration.SharedApp;
 
 namespace Vigie.Tests.Integration.Features.Runbook;
@@ -11,7 +10,7 @@ namespace Vigie.Tests.Integration.Features.Runbook;
 /// </summary>
 public sealed partial class RunbookPageTests
 {
-    private static string Repository(params string[] path) => Path.Combine([Infrastructure.RepositoryRoot, .. path]);
+    private static string Repository(params string[] path) => Path.Combine([Vigie.Testing.Infrastructure.RepositoryRoot, .. path]);
 
     [Test]
     public async Task The_page_renders_every_section_of_the_runbook()
@@ -62,10 +61,10 @@ public sealed partial class RunbookPageTests
         var files = new[] { "prometheus", "grafana", "src", "tests" }
             .SelectMany(dir => Directory.EnumerateFiles(Repository(dir), "*", SearchOption.AllDirectories))
             .Append(Repository("README.md"))
-            .Where(f => !Path.GetRelativePath(Infrastructure.RepositoryRoot, f).Split(Path.DirectorySeparatorChar).Any(ignored.Contains));
+            .Where(f => !Path.GetRelativePath(Vigie.Testing.Infrastructure.RepositoryRoot, f).Split(Path.DirectorySeparatorChar).Any(ignored.Contains));
         // Split so this file does not hold the address it looks for.
         var offending = files.Where(f => File.ReadAllText(f).Contains("github.com/" + "vigie/", StringComparison.OrdinalIgnoreCase))
-            .Select(f => Path.GetRelativePath(Infrastructure.RepositoryRoot, f)).ToList();
+            .Select(f => Path.GetRelativePath(Vigie.Testing.Infrastructure.RepositoryRoot, f)).ToList();
         Assert.That(offending, Is.Empty);
     }
 
