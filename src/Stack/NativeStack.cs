@@ -141,6 +141,7 @@ public sealed class NativeStack : IAsyncDisposable
     {
         var environment = AppProcessEnvironment(Options.RepositoryRoot, webPort, metricsPort, Database.AppConnectionString, logDirectory, SecretsDirectory);
         environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
+        environment["Links__GrafanaInstalled"] = HasGrafana ? "true" : "false";
         environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
         if (Options.FastTimings is not null)
         {
