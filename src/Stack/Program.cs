@@ -85,8 +85,9 @@ async Task<int> UpAsync(CancellationToken stopping)
         Console.WriteLine($"  Alertmanager {stack.AlertmanagerUrl} (API only here; alerts reach {stack.WebUrl}Alerts)");
         Console.WriteLine($"              amtool --alertmanager.url={stack.AlertmanagerUrl} alert query");
         Console.WriteLine($"              amtool --alertmanager.url={stack.AlertmanagerUrl} silence add alertname=VigieDatabaseDown --duration=1h --comment=\"planned work\"");
+        Console.WriteLine($"  Runbook     {stack.WebUrl}Runbook (what each alert means and what to do)");
         Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
-        Console.WriteLine($"  PostgreSQL  PGPASSWORD=$(cat {Path.GetRelativePath(root, Path.Combine(stack.Database.BaseDirectory, "superuser_password"))}) psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
+        Console.WriteLine($"  PostgreSQL  PGPASSWORD=$(cat {Shown(Path.Combine(stack.Database.BaseDirectory, "superuser_password"))}) psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
         Console.WriteLine($"  Logs        {Path.Combine(options.LogDirectory, "web.log")}");
         ScrapeTarget.Print(targets, Console.Out);
         Console.WriteLine("Press Ctrl+C to stop everything.");
@@ -143,6 +144,9 @@ int Down()
     Console.WriteLine("Native stack stopped.");
     return 0;
 }
+
+// A path as the user types it: relative inside the repository, absolute elsewhere (a --state outside it).
+string Shown(string path) => Path.GetRelativePath(root, path) is var relative && !relative.StartsWith("..", StringComparison.Ordinal) ? relative : path;
 
 string? ArgumentValue(string name)
 {

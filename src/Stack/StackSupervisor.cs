@@ -48,7 +48,7 @@ public static class StackSupervisor
     private static List<(string Name, string Line)> Deaths(NativeStack stack, HashSet<string> reported)
     {
         var deaths = stack.Processes.Where(p => p.HasExited && !reported.Contains(p.Name))
-            .Select(p => (p.Name, $"  ✗ {p.Name} (PID {p.Id}) exited with code {p.ExitCode}; its log: {p.LogPath}{Indent(p.Tail(5))}"))
+            .Select(p => (p.Name, $"  ✗ {p.Name} (PID {p.Id}) exited with code {p.ExitCode}{Signal(p.ExitCode)}; its log: {p.LogPath}{Indent(p.Tail(5))}"))
             .ToList();
         if (!reported.Contains(Database) && stack.Database.ServerPid() is null)
         {
@@ -56,6 +56,9 @@ public static class StackSupervisor
         }
         return deaths;
     }
+
+    // The runtime reports a process ended by a signal as 128 + the signal's number (137: SIGKILL, 143: SIGTERM).
+    private static string Signal(int? exitCode) => exitCode > 128 ? $" (ended by signal {exitCode - 128})" : string.Empty;
 
     private static string Indent(string tail) =>
         string.Concat(tail.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => Environment.NewLine + "      " + l.TrimEnd('\r')));
