@@ -10,6 +10,7 @@ using Vigie.Stack;
 //   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C (or until the app or its database dies)
 //   status                         Prometheus targets, blackbox probe results and app health, as a table
 //   down                           stop a native stack started from another terminal
+//   running                        say where a native stack runs (exit 3) or nothing (exit 0); Cake asks before building
 //   up, status and down take [--state DIR] (default .state/native); up also [--logs DIR] (default logs/) and
 //   [--free-ports] (any free port instead of the .env/default ones; the tests run a stack beside yours this way)
 //   train [--url URL]              retrain a model candidate from feedback in a running stack (admin token of secrets/admin_token)
@@ -26,6 +27,7 @@ return command switch
     "up" => await UntilStoppedAsync(UpAsync),
     "status" => await StatusAsync(),
     "down" => Down(),
+    "running" => Running(),
     "train" => await TrainAsync(),
     "bench" => await BenchAsync(),
     "soak" => await SoakAsync(),
@@ -35,9 +37,8 @@ return command switch
 async Task<int> UpAsync(CancellationToken stopping)
 {
     // Before choosing ports: a second run must not move them away from a stack that holds them.
-    if (StackClaim.RunningIn(state) is { } running)
+    if (Running() == AlreadyRunning)
     {
-        Console.Error.WriteLine(running);
         return AlreadyRunning;
     }
     var env = DotEnv.Read(Path.Combine(root, ".env"));
@@ -134,6 +135,16 @@ async Task<int> StatusAsync()
     return healthy ? 0 : 1;
 }
 
+int Running()
+{
+    if (StackClaim.RunningIn(state) is not { } running)
+    {
+        return 0;
+    }
+    Console.Error.WriteLine(running);
+    return AlreadyRunning;
+}
+
 int Down()
 {
     foreach (var line in new PidFile(Path.Combine(state, "pids")).StopRecorded())
@@ -188,7 +199,7 @@ static string FindRepositoryRoot()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] [--state DIR] [--logs DIR] [--free-ports] | status [--state DIR] | down [--state DIR] | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R]");
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] [--state DIR] [--logs DIR] [--free-ports] | status [--state DIR] | down [--state DIR] | running [--state DIR] | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R]");
     return 2;
 }
 

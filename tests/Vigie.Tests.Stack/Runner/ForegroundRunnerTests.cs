@@ -78,7 +78,7 @@ public sealed class ForegroundRunnerTests
         {
             Assert.That(down.ExitCode, Is.Zero, down.All);
             Assert.That(exitCode, Is.EqualTo(1), runner.Output);
-            Assert.That(runner.Output, Does.Match(@"✗ web \(PID \d+\) exited with code \d+; its log: .*web\.log"));
+            Assert.That(runner.Output, Does.Match(@"✗ web \(PID \d+\) exited with code \d+ \(ended by signal 9\); its log: .*web\.log"), "down kills it");
             Assert.That(runner.Output, Does.Contain("The native stack is gone"));
         });
     }
