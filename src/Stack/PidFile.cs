@@ -25,7 +25,10 @@ public sealed class PidFile(string path)
 
     /// <summary>The recorded processes that still run (each still the process recorded, not a reuse of its PID).</summary>
     public IReadOnlyList<(int Pid, string Name)> Alive() =>
-        Entries().Where(e => e.Entry is { } entry && Identity(entry.Pid) == entry.Identity).Select(e => (e.Entry!.Value.Pid, e.Entry!.Value.Name)).ToList();
+    [
+        .. Entries().Select(e => e.Entry).OfType<(int Pid, ProcessIdentity Identity, string Name)>()
+            .Where(e => Identity(e.Pid) == e.Identity).Select(e => (e.Pid, e.Name)),
+    ];
 
     /// <summary>
     /// Kills (whole tree) each recorded process that is still the one recorded, then deletes the file. Returns one line
