@@ -91,11 +91,23 @@ void WaitUntilHealthy(TimeSpan timeout)
     }
 }
 
+var stackAssembly = $"src/Stack/bin/{configuration}/net10.0/Vigie.Stack.dll";
+
+// Exit codes of Vigie.Stack that say more than "failed" (src/Stack/Program.cs).
+const int StackAlreadyRunning = 3;
+const int StackDied = 1;
+
 void Stack(string arguments)
 {
     // The built assembly directly, not `dotnet run`, so Ctrl+C reaches the runner itself.
-    var exit = StartProcess("dotnet", new ProcessSettings { Arguments = $"src/Stack/bin/{configuration}/net10.0/Vigie.Stack.dll {arguments}", WorkingDirectory = root });
-    if (exit != 0) throw new Exception($"Vigie.Stack {arguments} failed with exit code {exit}");
+    var exit = StartProcess("dotnet", new ProcessSettings { Arguments = $"{stackAssembly} {arguments}", WorkingDirectory = root });
+    if (exit == 0) return;
+    throw new Exception(exit switch
+    {
+        StackAlreadyRunning => "Not started: a native stack already runs (where: above).",
+        StackDied when arguments.StartsWith("up") => "The native stack stopped: a process it needs died (which, and its log: above).",
+        _ => $"Vigie.Stack {arguments} failed with exit code {exit}",
+    });
 }
 
 // Every secret compose hands to a container: database and Grafana admin passwords, Alertmanager's token for the alert
@@ -229,6 +241,8 @@ void ComposeUp()
 
 void NativeUp()
 {
+    // Before building: a build would overwrite the assemblies a running native stack runs from.
+    if (FileExists(stackAssembly)) Stack("running");
     // The native app reads the model lifecycle's admin token from secrets/ too.
     EnsureSecret("admin_token");
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });

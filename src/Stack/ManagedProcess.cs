@@ -26,6 +26,9 @@ public sealed class ManagedProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>The exit code once the process has exited (128 + the signal's number when a signal ended it), else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>, logging to <paramref name="logPath"/>.</summary>
     public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, string logPath,
         IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)

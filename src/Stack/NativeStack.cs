@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
 
 namespace Vigie.Stack;
 
@@ -15,6 +13,9 @@ public sealed class NativeStack : IAsyncDisposable
     private readonly List<ManagedProcess> _processes = [];
     private readonly Action<string> _log;
 
+    /// <summary>This stack's hold on its state directory; null until taken (a refused run cleans up nothing).</summary>
+    private StackClaim? _claim;
+
     private NativeStack(NativeStackOptions options, Action<string> log)
     {
         Options = options;
@@ -26,6 +27,9 @@ public sealed class NativeStack : IAsyncDisposable
     public PostgresCluster Database { get; private set; } = null!;
 
     public ManagedProcess App { get; private set; } = null!;
+
+    /// <summary>Every process this stack started (PostgreSQL aside, which runs under <c>pg_ctl</c>).</summary>
+    public IReadOnlyList<ManagedProcess> Processes => _processes;
 
     /// <summary>True when a Grafana binary was found and started.</summary>
     public bool HasGrafana { get; private set; }
@@ -62,7 +66,15 @@ public sealed class NativeStack : IAsyncDisposable
         {
             throw new InvalidOperationException($"{Options.WebAssembly} is not built: run `dotnet build -c {Options.Configuration}` first.");
         }
-        Directory.CreateDirectory(Options.StateDirectory);
+        _claim = StackClaim.Take(Options.StateDirectory);
+        _claim.Publish(new Dictionary<string, string>
+        {
+            ["web"] = WebUrl.ToString(),
+            ["prometheus"] = PrometheusUrl.ToString(),
+            ["alertmanager"] = AlertmanagerUrl.ToString(),
+            // The port `backup` attaches to while the stack runs.
+            ["postgres"] = Options.DatabasePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
         Directory.CreateDirectory(Options.LogDirectory);
         var processLogs = Path.Combine(Options.StateDirectory, "process-logs");
 
@@ -164,6 +176,7 @@ public sealed class NativeStack : IAsyncDisposable
     {
         var environment = AppProcessEnvironment(Options.RepositoryRoot, webPort, metricsPort, Database.AppConnectionString, logDirectory, SecretsDirectory);
         environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
+        environment["Links__GrafanaInstalled"] = HasGrafana ? "true" : "false";
         environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
         if (Options.FastTimings is not null)
         {
@@ -284,20 +297,19 @@ public sealed class NativeStack : IAsyncDisposable
         ["postgres-exporter:9187"] = $"127.0.0.1:{Options.PostgresExporterPort}",
     };
 
-    /// <summary>Polls Prometheus until every scrape target reports health "up"; returns the targets seen last.</summary>
-    public async Task<IReadOnlyList<(string Job, string Instance, string Health, string Error)>> WaitForTargetsUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Polls Prometheus until every target is healthy (scraped, and each blackbox probe succeeded); returns the targets
+    /// seen last.
+    /// </summary>
+    public async Task<IReadOnlyList<ScrapeTarget>> WaitForTargetsUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
-        List<(string, string, string, string)> targets = [];
+        IReadOnlyList<ScrapeTarget> targets = [];
         while (DateTime.UtcNow < deadline)
         {
-            var document = await http.GetFromJsonAsync<JsonElement>(new Uri(PrometheusUrl, "/api/v1/targets?state=active"), cancellationToken);
-            targets = document.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
-                .Select(t => (t.GetProperty("labels").GetProperty("job").GetString()!, t.GetProperty("labels").GetProperty("instance").GetString()!,
-                    t.GetProperty("health").GetString()!, t.GetProperty("lastError").GetString() ?? string.Empty))
-                .ToList();
-            if (targets.Count > 0 && targets.All(t => t.Item3 == "up"))
+            targets = await ScrapeTarget.ReadAsync(http, PrometheusUrl, cancellationToken);
+            if (targets.Count > 0 && targets.All(t => t.IsHealthy))
             {
                 return targets;
             }
@@ -344,9 +356,13 @@ public sealed class NativeStack : IAsyncDisposable
 
     private static Uri Local(int port) => new($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
 
-    /// <summary>Stops every process, newest first, then the database.</summary>
+    /// <summary>Stops every process, newest first, then the database; a stack that never claimed its state directory touches nothing.</summary>
     public ValueTask DisposeAsync()
     {
+        if (_claim is null)
+        {
+            return ValueTask.CompletedTask;
+        }
         for (var i = _processes.Count - 1; i >= 0; i--)
         {
             _processes[i].Dispose();
@@ -358,6 +374,8 @@ public sealed class NativeStack : IAsyncDisposable
         {
             File.Delete(pids);
         }
+        _claim.Dispose();
+        _claim = null;
         return ValueTask.CompletedTask;
     }
 }

@@ -23,6 +23,13 @@ public sealed class PidFile(string path)
         File.AppendAllText(Path, string.Create(CultureInfo.InvariantCulture, $"{pid} {identity.BootId} {identity.StartTicks} {name}\n"));
     }
 
+    /// <summary>The recorded processes that still run (each still the process recorded, not a reuse of its PID).</summary>
+    public IReadOnlyList<(int Pid, string Name)> Alive() =>
+    [
+        .. Entries().Select(e => e.Entry).OfType<(int Pid, ProcessIdentity Identity, string Name)>()
+            .Where(e => Identity(e.Pid) == e.Identity).Select(e => (e.Pid, e.Name)),
+    ];
+
     /// <summary>
     /// Kills (whole tree) each recorded process that is still the one recorded, then deletes the file. Returns one line
     /// per entry saying what was done.
@@ -30,21 +37,14 @@ public sealed class PidFile(string path)
     public IReadOnlyList<string> StopRecorded()
     {
         var report = new List<string>();
-        if (!File.Exists(Path))
+        foreach (var (line, entry) in Entries())
         {
-            return report;
-        }
-        foreach (var line in File.ReadAllLines(Path))
-        {
-            var parts = line.Split(' ', 4);
-            if (parts.Length < 4 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid)
-                || !long.TryParse(parts[2], CultureInfo.InvariantCulture, out var startTicks))
+            if (entry is not var (pid, identity, name))
             {
                 report.Add($"skipped unreadable line '{line}'");
                 continue;
             }
-            var name = parts[3];
-            if (Identity(pid) != new ProcessIdentity(parts[1], startTicks))
+            if (Identity(pid) != identity)
             {
                 report.Add($"{name} ({pid}) already gone; PID {pid} is not that process now, left alone");
                 continue;
@@ -60,8 +60,28 @@ public sealed class PidFile(string path)
                 report.Add($"{name} ({pid}) exited meanwhile");
             }
         }
-        File.Delete(Path);
+        if (File.Exists(Path))
+        {
+            File.Delete(Path);
+        }
         return report;
+    }
+
+    /// <summary>Each line of the file with its entry, or a null entry when the line cannot be read.</summary>
+    private IEnumerable<(string Line, (int Pid, ProcessIdentity Identity, string Name)? Entry)> Entries()
+    {
+        if (!File.Exists(Path))
+        {
+            yield break;
+        }
+        foreach (var line in File.ReadAllLines(Path))
+        {
+            var parts = line.Split(' ', 4);
+            yield return parts.Length == 4 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid)
+                && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var startTicks)
+                ? (line, (pid, new ProcessIdentity(parts[1], startTicks), parts[3]))
+                : (line, null);
+        }
     }
 
     /// <summary>The boot id and start time (clock ticks since boot, /proc/PID/stat field 22) of a running process, or null.</summary>

@@ -196,8 +196,15 @@ public sealed class PostgresCluster : IDisposable
         {
             options += " -c fsync=off -c full_page_writes=off";
         }
-        RunAsOwner(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-l", Path.Combine(BaseDirectory, "postgres.log"), "-o", options, "-w", "-t", "60", "start"]);
+        RunAsOwner(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-l", LogPath, "-o", options, "-w", "-t", "60", "start"]);
+        _started = true;
     }
+
+    /// <summary>
+    /// True once this object has started the server: one that failed to start (another server runs on the same data)
+    /// must not stop that other server when disposed.
+    /// </summary>
+    private bool _started;
 
     /// <summary>Stops the server (fast shutdown: open connections are closed, committed data is kept).</summary>
     public void Stop()
@@ -215,6 +222,29 @@ public sealed class PostgresCluster : IDisposable
         if (FindBinDirectory() is { } bin && File.Exists(Path.Combine(data, "postmaster.pid")))
         {
             RunAsOwner(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
+        }
+    }
+
+    /// <summary>PID of the server running on this cluster's data, or null when none runs.</summary>
+    public int? ServerPid() => ServerPid(BaseDirectory);
+
+    /// <summary>The server's log file.</summary>
+    public string LogPath => Path.Combine(BaseDirectory, "postgres.log");
+
+    /// <summary>
+    /// PID of the server running on the cluster in <paramref name="baseDirectory"/> (its <c>postmaster.pid</c> names a
+    /// live process), or null when none runs.
+    /// </summary>
+    public static int? ServerPid(string baseDirectory)
+    {
+        try
+        {
+            var first = File.ReadLines(Path.Combine(baseDirectory, "data", "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, CultureInfo.InvariantCulture, out var pid) && PidFile.Identity(pid) is not null ? pid : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -285,7 +315,10 @@ public sealed class PostgresCluster : IDisposable
         }
         try
         {
-            Stop();
+            if (_started)
+            {
+                Stop();
+            }
         }
         catch (InvalidOperationException)
         {

@@ -7,9 +7,12 @@ using System.Text.Json;
 using Vigie.Stack;
 
 // The native stack runner behind `dotnet cake --target=Native|Status|Down`:
-//   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C
-//   status                         Prometheus targets and app health, as a table
+//   up [--configuration Release]   start everything on 127.0.0.1 and run until Ctrl+C (or until the app or its database dies)
+//   status                         Prometheus targets, blackbox probe results and app health, as a table
 //   down                           stop a native stack started from another terminal
+//   running                        say where a native stack runs (exit 3) or nothing (exit 0); Cake asks before building
+//   up, status and down take [--state DIR] (default .state/native); up also [--logs DIR] (default logs/) and
+//   [--free-ports] (any free port instead of the .env/default ones; the tests run a stack beside yours this way)
 //   train [--url URL]              retrain a model candidate from feedback in a running stack (admin token of secrets/admin_token)
 //   bench [--duration S] [--load S] [--phases endpoints,history,retention] [--history-rows N]
 //                                  load-test the native stack with wrk; table in artifacts/bench.md (src/Stack/Bench)
@@ -18,12 +21,16 @@ using Vigie.Stack;
 //   restore --file F               replaces the native database with backup F (the stack must be stopped)
 var command = args.FirstOrDefault() ?? "up";
 var root = FindRepositoryRoot();
-var state = Path.Combine(root, ".state", "native");
+var state = Path.GetFullPath(ArgumentValue("--state") ?? Path.Combine(root, ".state", "native"));
+var freePorts = args.Contains("--free-ports");
+// Exit code of `up` when a stack already runs from the state directory (1 is a stack that died).
+const int AlreadyRunning = 3;
 return command switch
 {
     "up" => await UntilStoppedAsync(UpAsync),
     "status" => await StatusAsync(),
     "down" => Down(),
+    "running" => Running(),
     "train" => await TrainAsync(),
     "bench" => await BenchAsync(),
     "soak" => await SoakAsync(),
@@ -34,13 +41,18 @@ return command switch
 
 async Task<int> UpAsync(CancellationToken stopping)
 {
+    // Before choosing ports: a second run must not move them away from a stack that holds them.
+    if (Running() == AlreadyRunning)
+    {
+        return AlreadyRunning;
+    }
     var env = DotEnv.Read(Path.Combine(root, ".env"));
     int Port(string key, int fallback) => Available(env.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var p) ? p : fallback);
     var options = new NativeStackOptions
     {
         RepositoryRoot = root,
         StateDirectory = state,
-        LogDirectory = Path.Combine(root, "logs"),
+        LogDirectory = Path.GetFullPath(ArgumentValue("--logs") ?? Path.Combine(root, "logs")),
         Configuration = ArgumentValue("--configuration") ?? "Release",
         WebPort = Port("WEB_PORT", 8080),
         MetricsPort = Available(8081),
@@ -56,39 +68,50 @@ async Task<int> UpAsync(CancellationToken stopping)
             ? new Dictionary<string, string> { ["admin_token"] = adminToken }
             : new Dictionary<string, string>(),
     };
-    await using var stack = await NativeStack.StartAsync(options, line => Console.WriteLine($"  starting {line}"), stopping);
-    var endpoints = new Dictionary<string, string>
-    {
-        ["web"] = stack.WebUrl.ToString(),
-        ["prometheus"] = stack.PrometheusUrl.ToString(),
-        ["postgres"] = stack.Database.Port.ToString(CultureInfo.InvariantCulture),
-    };
-    var (schedule, keep) = BackupSchedule(env);
-    var backups = ScheduledBackupsAsync(stack.Database, schedule, keep, stopping);
-    File.WriteAllText(Path.Combine(state, "endpoints.json"), JsonSerializer.Serialize(endpoints));
-    var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping);
-    Console.WriteLine();
-    Console.WriteLine("Vigie is running natively (no Docker engine):");
-    Console.WriteLine($"  Web UI      {stack.WebUrl}");
-    Console.WriteLine($"  API         {stack.WebUrl}api/predictions   OpenAPI {stack.WebUrl}openapi/v1.json");
-    Console.WriteLine($"  Metrics     {stack.MetricsUrl} (sidecar)");
-    Console.WriteLine($"  Prometheus  {stack.PrometheusUrl}classic/targets");
-    Console.WriteLine($"  Alertmanager {stack.AlertmanagerUrl} (alerts reach {stack.WebUrl}Alerts)");
-    Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
-    Console.WriteLine($"  PostgreSQL  PGPASSWORD=$(cat {Path.GetRelativePath(root, Path.Combine(stack.Database.BaseDirectory, "superuser_password"))}) psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
-    Console.WriteLine($"  Logs        {Path.Combine(root, "logs", "web.log")}");
-    PrintTargets(targets.Select(t => (t.Job, t.Instance, t.Health, t.Error)));
-    Console.WriteLine("Press Ctrl+C to stop everything.");
+    NativeStack stack;
     try
     {
-        await Task.Delay(Timeout.Infinite, stopping);
+        stack = await NativeStack.StartAsync(options, line => Console.WriteLine($"  starting {line}"), stopping);
     }
-    catch (OperationCanceledException)
+    catch (StackAlreadyRunningException ex)
     {
+        // Another run claimed the directory between the check above and this start.
+        Console.Error.WriteLine(ex.Message);
+        return AlreadyRunning;
     }
-    Console.WriteLine("Stopping the native stack…");
-    File.Delete(Path.Combine(state, "endpoints.json"));
-    await backups;
+    await using (stack)
+    {
+        var (schedule, keep) = BackupSchedule(env);
+        var backups = ScheduledBackupsAsync(stack.Database, schedule, keep, stopping);
+        var targets = await stack.WaitForTargetsUpAsync(TimeSpan.FromSeconds(60), stopping);
+        Console.WriteLine();
+        Console.WriteLine("Vigie is running natively (no Docker engine):");
+        Console.WriteLine($"  Web UI      {stack.WebUrl}");
+        Console.WriteLine($"  API         {stack.WebUrl}api/predictions   OpenAPI {stack.WebUrl}openapi/v1.json");
+        Console.WriteLine($"  Metrics     {stack.MetricsUrl} (sidecar)");
+        Console.WriteLine($"  Prometheus  {stack.PrometheusUrl}classic/targets");
+        // Debian's Alertmanager is built without its web UI (its root URL is a stub page): amtool is the console.
+        Console.WriteLine($"  Alertmanager {stack.AlertmanagerUrl} (API only here; alerts reach {stack.WebUrl}Alerts)");
+        Console.WriteLine($"              amtool --alertmanager.url={stack.AlertmanagerUrl} alert query");
+        Console.WriteLine($"              amtool --alertmanager.url={stack.AlertmanagerUrl} silence add alertname=VigieDatabaseDown --duration=1h --comment=\"planned work\"");
+        Console.WriteLine($"  Runbook     {stack.WebUrl}Runbook (what each alert means and what to do)");
+        Console.WriteLine(stack.HasGrafana ? $"  Grafana     {stack.GrafanaUrl}" : "  Grafana     not installed here (dashboards need Docker or a Grafana package)");
+        Console.WriteLine($"  PostgreSQL  PGPASSWORD=$(cat {Shown(Path.Combine(stack.Database.BaseDirectory, "superuser_password"))}) psql -h 127.0.0.1 -p {stack.Database.Port} -U postgres -d vigie");
+        Console.WriteLine($"  Logs        {Path.Combine(options.LogDirectory, "web.log")}");
+        ScrapeTarget.Print(targets, Console.Out);
+        Console.WriteLine("Press Ctrl+C to stop everything.");
+        try
+        {
+            var gone = await StackSupervisor.WatchAsync(stack, Console.Out, TimeSpan.FromSeconds(1), stopping);
+            Console.WriteLine($"The native stack is gone ({gone}): stopping what remains of it.");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Console.WriteLine("Stopping the native stack…");
+        await backups;
+    }
     return 0;
 }
 
@@ -129,16 +152,19 @@ static (TimeSpan Schedule, int Keep) BackupSchedule(IReadOnlyDictionary<string, 
 async Task<PostgresCluster?> NativeDatabaseAsync(bool mustBeStopped)
 {
     var directory = Path.Combine(state, "postgres");
-    var endpointsFile = Path.Combine(state, "endpoints.json");
-    if (File.Exists(endpointsFile))
+    if (StackClaim.RunningIn(state) is not null)
     {
         if (mustBeStopped)
         {
             Console.Error.WriteLine("The native stack is running: stop it first (dotnet cake --target=Down), then restore, then start it again.");
             return null;
         }
-        var endpoints = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(endpointsFile))!;
-        return PostgresCluster.Attach(directory, int.Parse(endpoints["postgres"], CultureInfo.InvariantCulture));
+        if (StackClaim.Endpoints(state)?.GetValueOrDefault("postgres") is not { } port)
+        {
+            Console.Error.WriteLine("The native stack is still starting: try again once it prints its URLs.");
+            return null;
+        }
+        return PostgresCluster.Attach(directory, int.Parse(port, CultureInfo.InvariantCulture));
     }
     if (!mustBeStopped && !File.Exists(Path.Combine(directory, "data", "PG_VERSION")))
     {
@@ -183,10 +209,8 @@ async Task<int> RestoreAsync()
 async Task<int> StatusAsync()
 {
     var env = DotEnv.Read(Path.Combine(root, ".env"));
-    var endpointsFile = Path.Combine(state, "endpoints.json");
-    var endpoints = File.Exists(endpointsFile)
-        ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(endpointsFile))!
-        : new Dictionary<string, string>
+    var endpoints = StackClaim.Endpoints(state)
+        ?? new Dictionary<string, string>
         {
             ["web"] = $"http://127.0.0.1:{env.GetValueOrDefault("WEB_PORT", "8080")}/",
             ["prometheus"] = $"http://127.0.0.1:{env.GetValueOrDefault("PROMETHEUS_PORT", "9090")}/",
@@ -198,21 +222,27 @@ async Task<int> StatusAsync()
         using var ready = await http.GetAsync(new Uri(new Uri(endpoints["web"]), "/health/ready"));
         Console.WriteLine($"App {endpoints["web"]}health/ready: {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}");
         healthy &= ready.IsSuccessStatusCode;
-        var document = await http.GetFromJsonAsync<JsonElement>(new Uri(new Uri(endpoints["prometheus"]), "/api/v1/targets?state=active"));
-        var targets = document.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
-            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString()!, t.GetProperty("labels").GetProperty("instance").GetString()!,
-                t.GetProperty("health").GetString()!, t.GetProperty("lastError").GetString() ?? string.Empty))
-            .ToList();
-        PrintTargets(targets);
-        healthy &= targets.Count > 0 && targets.All(t => t.Item3 == "up");
+        var targets = await ScrapeTarget.ReadAsync(http, new Uri(endpoints["prometheus"]));
+        ScrapeTarget.Print(targets, Console.Out);
+        healthy &= targets.Count > 0 && targets.All(t => t.IsHealthy);
     }
     catch (HttpRequestException ex)
     {
         Console.WriteLine($"Not reachable: {ex.Message}");
         healthy = false;
     }
-    Console.WriteLine(healthy ? "Status: every target up, app ready." : "Status: NOT healthy.");
+    Console.WriteLine(healthy ? "Status: every target up, every probe succeeding, app ready." : "Status: NOT healthy.");
     return healthy ? 0 : 1;
+}
+
+int Running()
+{
+    if (StackClaim.RunningIn(state) is not { } running)
+    {
+        return 0;
+    }
+    Console.Error.WriteLine(running);
+    return AlreadyRunning;
 }
 
 int Down()
@@ -226,16 +256,8 @@ int Down()
     return 0;
 }
 
-static void PrintTargets(IEnumerable<(string Job, string Instance, string Health, string Error)> targets)
-{
-    Console.WriteLine();
-    Console.WriteLine($"  {"job",-16} {"instance",-44} {"health",-7} error");
-    foreach (var (job, instance, health, error) in targets.OrderBy(t => t.Job).ThenBy(t => t.Instance))
-    {
-        Console.WriteLine($"  {job,-16} {instance,-44} {health,-7} {error}");
-    }
-    Console.WriteLine();
-}
+// A path as the user types it: relative inside the repository, absolute elsewhere (a --state outside it).
+string Shown(string path) => Path.GetRelativePath(root, path) is var relative && !relative.StartsWith("..", StringComparison.Ordinal) ? relative : path;
 
 string? ArgumentValue(string name)
 {
@@ -243,8 +265,12 @@ string? ArgumentValue(string name)
     return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
 }
 
-static int Available(int preferred)
+int Available(int preferred)
 {
+    if (freePorts)
+    {
+        return FreePort.Next();
+    }
     try
     {
         using var listener = new TcpListener(IPAddress.Loopback, preferred);
@@ -279,7 +305,7 @@ static int Unknown(string phase)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] | status | down | train [--url URL] | bench [--duration S] [--load S] | soak [--minutes M] [--rate R] | backup | restore --file F");
+    Console.Error.WriteLine("usage: Vigie.Stack up [--configuration Release] [--state DIR] [--logs DIR] [--free-ports] | status [--state DIR] | down [--state DIR] | running [--state DIR] | train [--url URL] | bench [--duration S] [--load S] [--phases P,…] [--history-rows N] | soak [--minutes M] [--rate R] | backup | restore --file F");
     return 2;
 }
 

@@ -134,8 +134,7 @@ public static class TrainCommand
         {
             return new Uri(given.EndsWith('/') ? given : given + "/");
         }
-        var endpoints = Path.Combine(repositoryRoot, ".state", "native", "endpoints.json");
-        if (File.Exists(endpoints) && JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(endpoints)) is { } native && native.TryGetValue("web", out var web))
+        if (StackClaim.Endpoints(Path.Combine(repositoryRoot, ".state", "native")) is { } native && native.TryGetValue("web", out var web))
         {
             return new Uri(web);
         }

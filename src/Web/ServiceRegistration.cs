@@ -2,6 +2,7 @@ using Vigie.Web.Features.Alerts;
 using Vigie.Web.Features.Batches;
 using Vigie.Web.Features.Models;
 using Vigie.Web.Features.Predictions;
+using Vigie.Web.Features.Runbook;
 using Vigie.Web.Features.Status;
 using Vigie.Web.Infrastructure.Configuration;
 using Vigie.Web.Infrastructure.Http;
@@ -44,6 +45,7 @@ public static class ServiceRegistration
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertInbox>();
         services.AddHostedService<FiringAlertsRefresher>();
+        services.AddSingleton(_ => RunbookDocument.Load());
         return services;
     }
 

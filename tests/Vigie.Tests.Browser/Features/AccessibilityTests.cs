@@ -49,6 +49,7 @@ public sealed partial class AccessibilityTests : BrowserTest
     [TestCase("/Batch")]
     [TestCase("/History")]
     [TestCase("/Alerts")]
+    [TestCase("/Runbook")]
     [TestCase("/Models")]
     [TestCase("/Predictions/987654321", 404)]
     public async Task Every_page_has_labelled_controls_named_links_and_a_visible_focus_on_each_keyboard_stop(string path, int status = 200)

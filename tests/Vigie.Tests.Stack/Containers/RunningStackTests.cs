@@ -81,7 +81,7 @@ public sealed class RunningStackTests
     public async Task Prometheus_scrapes_every_target_by_service_name_and_finds_it_up()
     {
         using var http = new HttpClient { BaseAddress = Stack.PrometheusUrl };
-        var expected = new[] { "vigie-web web:8081", "node-exporter node-exporter:9100", "postgres-exporter postgres-exporter:9187", "prometheus localhost:9090", "blackbox http://web:8080/health/ready", "blackbox http://prometheus:9090/-/healthy" };
+        var expected = new[] { "vigie-web web:8081", "node-exporter node-exporter:9100", "postgres-exporter postgres-exporter:9187", "alertmanager alertmanager:9093", "prometheus localhost:9090", "blackbox http://web:8080/health/ready", "blackbox http://prometheus:9090/-/healthy" };
         IReadOnlyList<string> up = [];
         for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(2000))
         {

@@ -29,7 +29,7 @@ public sealed partial class ScrapeTests
         TestContext.Out.WriteLine(string.Join('\n', targets));
         Assert.Multiple(() =>
         {
-            Assert.That(targets.Select(t => t.Job).Distinct(), Is.EquivalentTo(new[] { "vigie-web", "node-exporter", "postgres-exporter", "prometheus", "blackbox" }));
+            Assert.That(targets.Select(t => t.Job).Distinct(), Is.EquivalentTo(new[] { "vigie-web", "node-exporter", "postgres-exporter", "prometheus", "blackbox", "alertmanager" }));
             Assert.That(targets.Where(t => t.Health != "up"), Is.Empty);
         });
     }

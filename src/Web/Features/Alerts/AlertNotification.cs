@@ -41,6 +41,18 @@ public sealed record AlertNotification(
     [JsonIgnore]
     public bool IsFiring => Status == AlertStatus.Firing;
 
+    /// <summary>
+    /// The runbook link to offer: a path of this app (the rules link <c>/Runbook#alertname</c>, served by the app
+    /// itself) or an absolute http(s) URL; null for anything else (a <c>javascript:</c> or protocol-relative URL).
+    /// </summary>
+    [JsonIgnore]
+    public string? RunbookLink => RunbookUrl switch
+    {
+        ['/', not '/' and not '\\', ..] => RunbookUrl,
+        _ when Uri.TryCreate(RunbookUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" => url.ToString(),
+        _ => null,
+    };
+
     /// <summary>Sort rank: critical before warning before the rest.</summary>
     [JsonIgnore]
     public int SeverityRank => Severity switch { "critical" => 0, "warning" => 1, _ => 2 };

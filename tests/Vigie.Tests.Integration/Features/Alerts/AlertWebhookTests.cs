@@ -30,7 +30,7 @@ public sealed class AlertWebhookTests
                     annotations = new Dictionary<string, string>
                     {
                         ["summary"] = "The database <b>is</b> unreachable",
-                        ["runbook_url"] = "https://example.org/runbook#db",
+                        ["runbook_url"] = "/Runbook#vigiedatabasedown",
                     },
                     startsAt = (startsAt ?? new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero)).ToString("o"),
                     endsAt = status == "resolved" ? "2026-11-26T10:05:00Z" : "0001-01-01T00:00:00Z",
@@ -84,7 +84,7 @@ public sealed class AlertWebhookTests
             Assert.That(resent.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(page, Does.Contain($"data-alertname=\"VigieDatabaseDown\" data-fingerprint=\"{fingerprint}\""));
             Assert.That(page, Does.Contain("The database &lt;b&gt;is&lt;/b&gt; unreachable"), "annotations are encoded");
-            Assert.That(page, Does.Contain("href=\"https://example.org/runbook#db\""));
+            Assert.That(page, Does.Contain("href=\"/Runbook#vigiedatabasedown\""), "the rules' runbook links are paths of the app");
         });
 
         using var resolved = await PostAsync(Payload(fingerprint, "resolved"));
