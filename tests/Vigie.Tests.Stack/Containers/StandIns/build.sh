@@ -27,6 +27,7 @@ declare -A debian=(
   [alertmanager]=vigie-test/alertmanager:0.25
   [node-exporter]=vigie-test/node-exporter:1.5
   [blackbox-exporter]=vigie-test/blackbox-exporter:0.23
+  [haproxy]=vigie-test/haproxy:2.6
 )
 pids=()
 for name in "${!debian[@]}"; do
@@ -72,5 +73,6 @@ echo "PROMETHEUS_IMAGE=${debian[prometheus]}"
 echo "ALERTMANAGER_IMAGE=${debian[alertmanager]}"
 echo "NODE_EXPORTER_IMAGE=${debian[node-exporter]}"
 echo "BLACKBOX_EXPORTER_IMAGE=${debian[blackbox-exporter]}"
+echo "HAPROXY_IMAGE=${debian[haproxy]}"
 echo "DOTNET_ASPNET_IMAGE=$aspnet"
 echo "DOTNET_SDK_IMAGE=$sdk"
