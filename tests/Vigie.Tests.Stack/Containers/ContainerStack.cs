@@ -156,7 +156,7 @@ internal sealed class ContainerStack : IAsyncDisposable
     }
 
     /// <summary>The secrets compose mounts, generated as build.cake does when missing (a user's own are kept).</summary>
-    private static void EnsureSecrets()
+    internal static void EnsureSecrets()
     {
         var folder = Path.Combine(Infrastructure.RepositoryRoot, "secrets");
         Directory.CreateDirectory(folder);
