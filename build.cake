@@ -436,4 +436,64 @@ Task("SwarmDown")
     Information($"Removed the stack {SwarmStack()}; its volumes ({SwarmStack()}_db_data...) are kept.");
 });
 
+// The throughput benchmark runs the stack without the write limit: its one load generator is every client at once.
+if (target == "SwarmBench") System.Environment.SetEnvironmentVariable("WEB_WRITE_RATE_LIMIT", "0");
+
+Task("SwarmBench")
+    .Description("Deploys the Swarm stack (write limit off), then loads it with wrk through the load balancer at each of --counts=1,2,3 web replicas for --duration=30 s: one table, also in artifacts/swarm-bench.md.")
+    .IsDependentOn("Swarm")
+    .Does(() =>
+{
+    var duration = int.Parse(Argument("duration", "30"));
+    var counts = Argument("counts", "1,2,3").Split(',').Select(int.Parse).ToList();
+    var url = $"http://127.0.0.1:{Setting("WEB_PORT")}/api/predictions";
+    var scripts = root.Combine("src/Stack/Bench/Scripts");
+    var script = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"vigie-swarm-bench-{Guid.NewGuid():N}.lua");
+    System.IO.File.WriteAllText(script, System.IO.File.ReadAllText(scripts.CombineWithFilePath("post-prediction.lua").FullPath) + "\n"
+        + System.IO.File.ReadAllText(scripts.CombineWithFilePath("summary.lua").FullPath));
+    System.Text.Json.JsonElement Wrk(int seconds)
+    {
+        var exit = StartProcess("wrk", new ProcessSettings
+        {
+            Arguments = $"-t 2 -c 32 -d {seconds}s --timeout 10s -s {script} {url}",
+            RedirectStandardOutput = true,
+        }, out var output);
+        var line = output.FirstOrDefault(l => l.StartsWith("WRK_SUMMARY ")) ?? throw new Exception($"wrk printed no summary (exit {exit})");
+        return System.Text.Json.JsonDocument.Parse(line["WRK_SUMMARY ".Length..]).RootElement;
+    }
+    var rows = new List<string>();
+    try
+    {
+        foreach (var n in counts)
+        {
+            DockerOutput($"service scale --detach=false {SwarmStack()}_web={n}");
+            // New replicas join the load balancer after two good checks; the warm-up also compiles their hot paths.
+            System.Threading.Thread.Sleep(5000);
+            Wrk(10);
+            var s = Wrk(duration);
+            long L(string name) => s.GetProperty(name).GetInt64();
+            var seconds = L("durationUs") / 1e6;
+            var failed = L("connectErrors") + L("readErrors") + L("writeErrors") + L("statusErrors") + L("timeouts");
+            rows.Add($"| {n} | {L("requests") / seconds:F0} | {L("p50Us") / 1000.0:F1} | {L("p99Us") / 1000.0:F1} | {failed} |");
+            Information(rows[^1]);
+        }
+    }
+    finally
+    {
+        System.IO.File.Delete(script);
+        DockerOutput($"service scale --detach=true {SwarmStack()}_web={Argument("replicas", Setting("WEB_REPLICAS"))}");
+    }
+    var table = string.Join("\n", new[]
+    {
+        $"Swarm stack, POST /api/predictions through HAProxy, wrk -t 2 -c 32, {duration} s per row after a 10 s warm-up ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {System.Environment.ProcessorCount} cores)",
+        "",
+        "| web replicas | predictions/s | p50 ms | p99 ms | failed |",
+        "|---:|---:|---:|---:|---:|",
+    }.Concat(rows));
+    EnsureDirectoryExists(artifacts);
+    System.IO.File.WriteAllText(artifacts.CombineWithFilePath("swarm-bench.md").FullPath, table + "\n");
+    Information("");
+    Information(table);
+});
+
 RunTarget(target);

@@ -76,11 +76,12 @@ internal sealed class SwarmStack : IAsyncDisposable
         }
         stack.Timings["stand-in images"] = clock.Elapsed.TotalSeconds;
 
-        // The container tests' compose build of the same Dockerfile leaves its layers cached: then this takes seconds.
+        // The same build arguments as the container tests' compose build of this Dockerfile (.env's VIGIE_VERSION
+        // included), whose cached layers make this take seconds when they ran first; only the tags are the stack's own.
         clock.Restart();
         await DockerAsync(TimeSpan.FromMinutes(20), "build", "--network=host", "-f", "src/Web/Dockerfile",
             "--build-arg", "DOTNET_SDK_IMAGE=" + environment["DOTNET_SDK_IMAGE"], "--build-arg", "DOTNET_ASPNET_IMAGE=" + environment["DOTNET_ASPNET_IMAGE"],
-            "--build-arg", "VIGIE_VERSION=" + FirstTag, "-t", $"vigie-web:{FirstTag}", ".");
+            "--build-arg", "VIGIE_VERSION=" + EnvFile.Load(Path.Combine(Infrastructure.RepositoryRoot, ".env")).Values["VIGIE_VERSION"], "-t", $"vigie-web:{FirstTag}", ".");
         await DockerAsync(TimeSpan.FromSeconds(30), "tag", $"vigie-web:{FirstTag}", $"vigie-web:{SecondTag}");
         stack.Timings["web image"] = clock.Elapsed.TotalSeconds;
         progress($"images ready ({clock.Elapsed.TotalSeconds:F0} s for the web image)");
