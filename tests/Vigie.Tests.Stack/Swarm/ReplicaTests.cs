@@ -53,19 +53,27 @@ public sealed partial class ReplicaTests
     [Test]
     public async Task Prometheus_scrapes_each_replica_as_its_own_target_and_alerts_both_alertmanagers()
     {
-        var targets = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/targets?state=active");
+        // Discovered by DNS: a replica appears within a refresh (5 s) of its task running.
+        var web = new List<string?>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (web.Count != SwarmStack.Replicas && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(web.Count == 0 ? 0 : 2));
+            var targets = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/targets?state=active");
+            web = JsonDocument.Parse(targets).RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+                .Where(t => t.GetProperty("labels").GetProperty("job").GetString() == "vigie-web" && t.GetProperty("health").GetString() == "up")
+                .Select(t => t.GetProperty("labels").GetProperty("instance").GetString())
+                .Distinct()
+                .ToList();
+        }
         var alertmanagers = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/alertmanagers");
         var status = await SwarmStack.GetInsideAsync("alertmanager", "http://127.0.0.1:9093/api/v2/status");
 
-        var web = JsonDocument.Parse(targets).RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
-            .Where(t => t.GetProperty("labels").GetProperty("job").GetString() == "vigie-web")
-            .Select(t => t.GetProperty("labels").GetProperty("instance").GetString())
-            .ToList();
         var active = JsonDocument.Parse(alertmanagers).RootElement.GetProperty("data").GetProperty("activeAlertmanagers").GetArrayLength();
         var peers = JsonDocument.Parse(status).RootElement.GetProperty("cluster").GetProperty("peers").GetArrayLength();
         Assert.Multiple(() =>
         {
-            Assert.That(web.Distinct().Count(), Is.EqualTo(SwarmStack.Replicas), "one vigie-web target per replica: " + string.Join(", ", web));
+            Assert.That(web, Has.Count.EqualTo(SwarmStack.Replicas), "one vigie-web target up per replica: " + string.Join(", ", web));
             Assert.That(active, Is.EqualTo(2), "Prometheus sends its alerts to both Alertmanagers");
             Assert.That(peers, Is.EqualTo(2), "the two Alertmanagers form one gossip cluster");
         });

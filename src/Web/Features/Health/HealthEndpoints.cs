@@ -67,6 +67,13 @@ public static class HealthEndpoints
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            // Known unreachable (the probe's last round failed): answered at once, without a connection attempt that may
+            // wait for its timeout (or a name lookup's). A load balancer asks every second, and an orchestrator's
+            // healthcheck has a timeout of its own; the probe notices the recovery within its interval.
+            if (status.Migrated && !status.Reachable)
+            {
+                return HealthCheckResult.Unhealthy("database unreachable");
+            }
             try
             {
                 await database.RunAsync("ping", c => c.ExecuteScalarAsync<int>("SELECT 1"), cancellationToken);
