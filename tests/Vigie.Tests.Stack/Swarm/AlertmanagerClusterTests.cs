@@ -50,9 +50,9 @@ public sealed class AlertmanagerClusterTests
         {
             return (await Stack.QueryAsync("SELECT fingerprint || ' ' || starts_at FROM alert_notifications WHERE alertname = 'VigieDatabaseDown' AND status = 'firing'")).ToList();
         }
-        catch (AssertionException)
+        catch (Exception e) when (e is AssertionException or InvalidOperationException)
         {
-            // The database container is not back yet.
+            // The database's container is not back (or not healthy) yet.
             return [];
         }
     }
