@@ -53,10 +53,12 @@ public sealed partial class ReplicaTests
     [Test]
     public async Task Prometheus_scrapes_each_replica_as_its_own_target_and_alerts_both_alertmanagers()
     {
-        // Discovered by DNS: a replica appears within a refresh (5 s) of its task running.
+        // Found by DNS: a replica is a target within a refresh (5 s) of its task running; Alertmanager re-resolves its
+        // peers every 15 s (a peer not yet in DNS when it started joins then).
         var web = new List<string?>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        while (web.Count != SwarmStack.Replicas && DateTime.UtcNow < deadline)
+        int active = 0, peers = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1.5);
+        while ((web.Count != SwarmStack.Replicas || active != 2 || peers != 2) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromSeconds(web.Count == 0 ? 0 : 2));
             var targets = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/targets?state=active");
@@ -65,12 +67,11 @@ public sealed partial class ReplicaTests
                 .Select(t => t.GetProperty("labels").GetProperty("instance").GetString())
                 .Distinct()
                 .ToList();
+            var alertmanagers = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/alertmanagers");
+            active = JsonDocument.Parse(alertmanagers).RootElement.GetProperty("data").GetProperty("activeAlertmanagers").GetArrayLength();
+            var status = await SwarmStack.GetInsideAsync("alertmanager", "http://127.0.0.1:9093/api/v2/status");
+            peers = JsonDocument.Parse(status).RootElement.GetProperty("cluster").GetProperty("peers").GetArrayLength();
         }
-        var alertmanagers = await SwarmStack.GetInsideAsync("prometheus", "http://127.0.0.1:9090/api/v1/alertmanagers");
-        var status = await SwarmStack.GetInsideAsync("alertmanager", "http://127.0.0.1:9093/api/v2/status");
-
-        var active = JsonDocument.Parse(alertmanagers).RootElement.GetProperty("data").GetProperty("activeAlertmanagers").GetArrayLength();
-        var peers = JsonDocument.Parse(status).RootElement.GetProperty("cluster").GetProperty("peers").GetArrayLength();
         Assert.Multiple(() =>
         {
             Assert.That(web, Has.Count.EqualTo(SwarmStack.Replicas), "one vigie-web target up per replica: " + string.Join(", ", web));
