@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
+using Vigie.Tests.Stack.Containers;
 
 namespace Vigie.Tests.Stack.Swarm;
 
@@ -24,7 +23,7 @@ public sealed class AlertmanagerClusterTests
         try
         {
             // for: 1m in the rule, 15 s evaluations, 5 s group_wait for critical alerts.
-            shown = await EventuallyAsync(async () => (await FiringAsync(http)).Contains("VigieDatabaseDown"), TimeSpan.FromMinutes(4));
+            shown = await OutageTests.EventuallyAsync(async () => (await OutageTests.FiringAsync(http)).Contains("VigieDatabaseDown"), TimeSpan.FromMinutes(4));
         }
         finally
         {
@@ -33,7 +32,7 @@ public sealed class AlertmanagerClusterTests
         Assert.That(shown, Is.True, "VigieDatabaseDown did not reach the inbox through the remaining Alertmanager");
 
         // The replica answered 503 while it could not store the notification: Alertmanager sends it again until it can.
-        var stored = await EventuallyAsync(async () => (await FiringRowsAsync()).Count > storedBefore.Count, TimeSpan.FromMinutes(3));
+        var stored = await OutageTests.EventuallyAsync(async () => (await FiringRowsAsync()).Count > storedBefore.Count, TimeSpan.FromMinutes(3));
         var rows = await FiringRowsAsync();
         TestContext.Out.WriteLine("firing VigieDatabaseDown rows: " + string.Join(" | ", rows));
         Assert.Multiple(() =>
@@ -55,32 +54,5 @@ public sealed class AlertmanagerClusterTests
             // The database's container is not back (or not healthy) yet.
             return [];
         }
-    }
-
-    private static async Task<IReadOnlyList<string>> FiringAsync(HttpClient http)
-    {
-        try
-        {
-            var document = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/alerts", UriKind.Relative)));
-            return document.RootElement.EnumerateArray().Select(a => a.GetProperty("alertName").GetString()!).ToList();
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
-        {
-            return [];
-        }
-    }
-
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            await Task.Delay(TimeSpan.FromSeconds(2));
-        }
-        return false;
     }
 }

@@ -67,13 +67,7 @@ internal sealed class SwarmStack : IAsyncDisposable
         ContainerStack.EnsureSecrets();
 
         var clock = Stopwatch.StartNew();
-        var standIns = await ProcessRunner.RunAsync("bash", [Path.Combine(Infrastructure.RepositoryRoot, "tests", "Vigie.Tests.Stack", "Containers", "StandIns", "build.sh")],
-            timeout: TimeSpan.FromMinutes(20));
-        Assert.That(standIns.ExitCode, Is.Zero, "building the stand-in images failed:\n" + standIns.All);
-        foreach (var line in standIns.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.Contains('=', StringComparison.Ordinal)))
-        {
-            environment[line[..line.IndexOf('=', StringComparison.Ordinal)]] = line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..];
-        }
+        await ContainerStack.BuildStandInsAsync(environment);
         stack.Timings["stand-in images"] = clock.Elapsed.TotalSeconds;
 
         // The same build arguments as the container tests' compose build of this Dockerfile (.env's VIGIE_VERSION
