@@ -388,4 +388,166 @@ Task("Soak")
     Stack($"soak --configuration {configuration} --minutes {Argument("minutes", "5")} --rate {Argument("rate", "1000")}");
 });
 
+// ---- Swarm (docker-stack.yml; README, "Scaling out") ----------------------------------------------------------------
+
+// The stack's name: the Compose project's, so volumes and networks read alike (vigie_db_data...).
+string SwarmStack() => Setting("COMPOSE_PROJECT_NAME");
+
+string DockerOutput(string arguments)
+{
+    var exit = StartProcess("docker", new ProcessSettings { Arguments = arguments, RedirectStandardOutput = true, RedirectStandardError = true }, out var output);
+    if (exit != 0) throw new Exception($"docker {arguments} failed with exit code {exit}");
+    return string.Join("\n", output).Trim();
+}
+
+// The configuration files the stack hands over as Swarm configs (docker-stack.yml, `configs:`). A config cannot change,
+// so each deploy names them after a digest of their content: an edited file becomes a new config and its service restarts.
+string SwarmConfigDigest()
+{
+    var files = new[] { "haproxy/haproxy.cfg", "prometheus/prometheus.swarm.yml", "prometheus/alertmanager.yml", "prometheus/blackbox.yml" }
+        .Concat(GetFiles("./prometheus/rules/*.yml").Select(f => root.GetRelativePath(f).FullPath))
+        .Concat(GetFiles("./grafana/provisioning/**/*.yml").Select(f => root.GetRelativePath(f).FullPath))
+        .Concat(GetFiles("./grafana/provisioning/**/*.json").Select(f => root.GetRelativePath(f).FullPath))
+        .OrderBy(f => f, StringComparer.Ordinal);
+    using var sha = System.Security.Cryptography.SHA256.Create();
+    foreach (var file in files)
+    {
+        var bytes = System.IO.File.ReadAllBytes(root.CombineWithFilePath(file).FullPath);
+        sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
+    }
+    sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+    return Convert.ToHexString(sha.Hash).ToLowerInvariant()[..12];
+}
+
+Task("Swarm")
+    .Description("Deploys docker-stack.yml to this engine's swarm (a single-node one is made if there is none): web with --replicas=N (default WEB_REPLICAS) behind HAProxy.")
+    .IsDependentOn("Secrets")
+    .Does(() =>
+{
+    if (!DockerEngineAnswers()) throw new Exception("No Docker engine answers: Swarm needs one (README, \"Scaling out\").");
+    if (DockerOutput("info --format {{.Swarm.LocalNodeState}}") != "active")
+    {
+        Information("This engine is in no swarm: making it a single-node swarm manager (docker swarm init --advertise-addr 127.0.0.1).");
+        DockerOutput("swarm init --advertise-addr 127.0.0.1");
+    }
+    // The database's volume lives on one node: the one labelled vigie.db=true, this manager unless one is labelled already.
+    if (DockerOutput("node ls -q --filter node.label=vigie.db=true").Length == 0)
+    {
+        DockerOutput("node update --label-add vigie.db=true " + DockerOutput("info --format {{.Swarm.NodeID}}"));
+    }
+    // On one node the image built here is what every task runs; on several, push it to a registry they share first.
+    Compose("build web");
+
+    var replicas = Argument("replicas", Setting("WEB_REPLICAS"));
+    var environment = env.Keys.ToDictionary(k => k, k => Setting(k));
+    environment["WEB_REPLICAS"] = replicas;
+    environment["VIGIE_CONFIG_DIGEST"] = SwarmConfigDigest();
+    var exit = StartProcess("docker", new ProcessSettings
+    {
+        Arguments = $"stack deploy --resolve-image never --prune --compose-file docker-stack.yml {SwarmStack()}",
+        WorkingDirectory = root,
+        EnvironmentVariables = environment,
+    });
+    if (exit != 0) throw new Exception($"docker stack deploy failed with exit code {exit}");
+
+    // Ready when every web task runs and the load balancer answers readiness through one of them.
+    var url = $"http://127.0.0.1:{Setting("WEB_PORT")}/";
+    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+    using var http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    while (true)
+    {
+        var running = DockerOutput($"service ls --filter name={SwarmStack()}_web --format {{{{.Replicas}}}}");
+        var ready = false;
+        try
+        {
+            ready = http.GetAsync(url + "health/ready").GetAwaiter().GetResult().IsSuccessStatusCode;
+        }
+        catch (Exception)
+        {
+            // The load balancer or the replicas are still starting.
+        }
+        // A redeploy updates the services one task at a time: done once web's update is no longer under way.
+        var update = DockerOutput($"service inspect --format \"{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}{{{{end}}}}\" {SwarmStack()}_web");
+        if (ready && running == $"{replicas}/{replicas}" && update is not ("updating" or "rollback_started")) break;
+        if (DateTime.UtcNow > deadline) throw new Exception($"web is not ready after 5 minutes (replicas {running}): docker service ps {SwarmStack()}_web; docker service logs {SwarmStack()}_web");
+        System.Threading.Thread.Sleep(2000);
+    }
+    Information("");
+    Information($"Vigie is up on Swarm: {replicas} web replica(s) behind HAProxy.");
+    Information($"  Web UI      {url}");
+    Information($"  Replicas    docker service ps {SwarmStack()}_web   (scale: dotnet cake --target=Swarm --replicas=N)");
+    Information($"  Logs        docker service logs --follow {SwarmStack()}_web");
+    Information($"  Remove      dotnet cake --target=SwarmDown   (volumes kept)");
+    // Swarm has no host address for a published port (docker stack deploy drops one): say so where it matters.
+    Warning($"Swarm publishes port {Setting("WEB_PORT")} on every interface of the node running the load balancer, whatever BIND_ADDRESS ({Setting("BIND_ADDRESS")}) says: keep it behind this host's firewall. Nothing else is published.");
+});
+
+Task("SwarmDown")
+    .Description("Removes the Swarm stack (its volumes are kept: docker volume ls).")
+    .Does(() =>
+{
+    DockerOutput($"stack rm {SwarmStack()}");
+    Information($"Removed the stack {SwarmStack()}; its volumes ({SwarmStack()}_db_data...) are kept.");
+});
+
+// The throughput benchmark runs the stack without the write limit: its one load generator is every client at once.
+if (target == "SwarmBench") System.Environment.SetEnvironmentVariable("WEB_WRITE_RATE_LIMIT", "0");
+
+Task("SwarmBench")
+    .Description("Deploys the Swarm stack (write limit off), then loads it with wrk through the load balancer at each of --counts=1,2,3 web replicas for --duration=30 s: one table, also in artifacts/swarm-bench.md.")
+    .IsDependentOn("Swarm")
+    .Does(() =>
+{
+    var duration = int.Parse(Argument("duration", "30"));
+    var counts = Argument("counts", "1,2,3").Split(',').Select(int.Parse).ToList();
+    var url = $"http://127.0.0.1:{Setting("WEB_PORT")}/api/predictions";
+    var scripts = root.Combine("src/Stack/Bench/Scripts");
+    var script = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"vigie-swarm-bench-{Guid.NewGuid():N}.lua");
+    System.IO.File.WriteAllText(script, System.IO.File.ReadAllText(scripts.CombineWithFilePath("post-prediction.lua").FullPath) + "\n"
+        + System.IO.File.ReadAllText(scripts.CombineWithFilePath("summary.lua").FullPath));
+    System.Text.Json.JsonElement Wrk(int seconds)
+    {
+        var exit = StartProcess("wrk", new ProcessSettings
+        {
+            Arguments = $"-t 2 -c 32 -d {seconds}s --timeout 10s -s {script} {url}",
+            RedirectStandardOutput = true,
+        }, out var output);
+        var line = output.FirstOrDefault(l => l.StartsWith("WRK_SUMMARY ")) ?? throw new Exception($"wrk printed no summary (exit {exit})");
+        return System.Text.Json.JsonDocument.Parse(line["WRK_SUMMARY ".Length..]).RootElement;
+    }
+    var rows = new List<string>();
+    try
+    {
+        foreach (var n in counts)
+        {
+            DockerOutput($"service scale --detach=false {SwarmStack()}_web={n}");
+            // New replicas join the load balancer after two good checks; the warm-up also compiles their hot paths.
+            System.Threading.Thread.Sleep(5000);
+            Wrk(10);
+            var s = Wrk(duration);
+            long L(string name) => s.GetProperty(name).GetInt64();
+            var seconds = L("durationUs") / 1e6;
+            var failed = L("connectErrors") + L("readErrors") + L("writeErrors") + L("statusErrors") + L("timeouts");
+            rows.Add($"| {n} | {L("requests") / seconds:F0} | {L("p50Us") / 1000.0:F1} | {L("p99Us") / 1000.0:F1} | {failed} |");
+            Information(rows[^1]);
+        }
+    }
+    finally
+    {
+        System.IO.File.Delete(script);
+        DockerOutput($"service scale --detach=true {SwarmStack()}_web={Argument("replicas", Setting("WEB_REPLICAS"))}");
+    }
+    var table = string.Join("\n", new[]
+    {
+        $"Swarm stack, POST /api/predictions through HAProxy, wrk -t 2 -c 32, {duration} s per row after a 10 s warm-up ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {System.Environment.ProcessorCount} cores)",
+        "",
+        "| web replicas | predictions/s | p50 ms | p99 ms | failed |",
+        "|---:|---:|---:|---:|---:|",
+    }.Concat(rows));
+    EnsureDirectoryExists(artifacts);
+    System.IO.File.WriteAllText(artifacts.CombineWithFilePath("swarm-bench.md").FullPath, table + "\n");
+    Information("");
+    Information(table);
+});
+
 RunTarget(target);

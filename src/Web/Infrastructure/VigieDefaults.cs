@@ -31,6 +31,7 @@ public static class VigieDefaults
         var services = builder.Services;
         services.AddVigieTelemetry(builder.Configuration);
         services.AddVigieBackgroundLoops();
+        services.AddVigieGracefulShutdown(builder.Configuration);
         services.AddVigieDatabase(builder.Configuration);
         services.AddVigieProblemDetails();
         services.AddVigieSecurityHeaders();

@@ -34,7 +34,9 @@ public sealed class YamlLintTests
     private static readonly string[] RequiredFiles =
     [
         "docker-compose.yml",
+        "docker-stack.yml",
         "prometheus/prometheus.yml",
+        "prometheus/prometheus.swarm.yml",
         "prometheus/blackbox.yml",
         "grafana/provisioning/datasources/datasources.yml",
         "grafana/provisioning/dashboards/dashboards.yml",
@@ -48,7 +50,7 @@ public sealed class YamlLintTests
             Directory.Exists(Path.Combine(root, directory))
                 ? Directory.EnumerateFiles(Path.Combine(root, directory), pattern, option).Select(f => Path.GetRelativePath(root, f))
                 : [];
-        return new[] { "docker-compose.yml" }
+        return new[] { "docker-compose.yml", "docker-stack.yml" }
             .Concat(Find("prometheus", "*.yml", SearchOption.TopDirectoryOnly))
             .Concat(Find("grafana/provisioning", "*.yml", SearchOption.AllDirectories))
             .Concat(Find(".github/workflows", "*.yml", SearchOption.TopDirectoryOnly))

@@ -68,13 +68,7 @@ internal sealed class ContainerStack : IAsyncDisposable
         EnsureSecrets();
 
         var clock = Stopwatch.StartNew();
-        var standIns = await ProcessRunner.RunAsync("bash", [Path.Combine(Infrastructure.RepositoryRoot, "tests", "Vigie.Tests.Stack", "Containers", "StandIns", "build.sh")],
-            timeout: TimeSpan.FromMinutes(20));
-        Assert.That(standIns.ExitCode, Is.Zero, "building the stand-in images failed:\n" + standIns.All);
-        foreach (var line in standIns.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.Contains('=', StringComparison.Ordinal)))
-        {
-            environment[line[..line.IndexOf('=', StringComparison.Ordinal)]] = line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..];
-        }
+        await BuildStandInsAsync(environment);
         stack.Timings["stand-in images"] = clock.Elapsed.TotalSeconds;
         progress($"stand-in images ready in {clock.Elapsed.TotalSeconds:F0} s: " + string.Join(", ", environment.Where(e => e.Key.EndsWith("_IMAGE", StringComparison.Ordinal)).Select(e => e.Value)));
 
@@ -92,6 +86,18 @@ internal sealed class ContainerStack : IAsyncDisposable
         stack.StartedAt = DateTimeOffset.UtcNow;
         progress($"every service healthy {clock.Elapsed.TotalSeconds:F0} s after up");
         return stack;
+    }
+
+    /// <summary>Builds the stand-in images that are missing (StandIns/build.sh) and sets the image variables of <paramref name="environment"/> to them.</summary>
+    internal static async Task BuildStandInsAsync(Dictionary<string, string> environment)
+    {
+        var standIns = await ProcessRunner.RunAsync("bash", [Path.Combine(Infrastructure.RepositoryRoot, "tests", "Vigie.Tests.Stack", "Containers", "StandIns", "build.sh")],
+            timeout: TimeSpan.FromMinutes(20));
+        Assert.That(standIns.ExitCode, Is.Zero, "building the stand-in images failed:\n" + standIns.All);
+        foreach (var line in standIns.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.Contains('=', StringComparison.Ordinal)))
+        {
+            environment[line[..line.IndexOf('=', StringComparison.Ordinal)]] = line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
     }
 
     /// <summary>Runs Compose on the repository's file plus the tests' override; fails the test when it fails.</summary>
@@ -156,7 +162,7 @@ internal sealed class ContainerStack : IAsyncDisposable
     }
 
     /// <summary>The secrets compose mounts, generated as build.cake does when missing (a user's own are kept).</summary>
-    private static void EnsureSecrets()
+    internal static void EnsureSecrets()
     {
         var folder = Path.Combine(Infrastructure.RepositoryRoot, "secrets");
         Directory.CreateDirectory(folder);

@@ -42,7 +42,8 @@ public sealed class OutageTests
         await Stack.WaitHealthyAsync(ContainerStack.Services, TimeSpan.FromMinutes(2));
     }
 
-    private static async Task<IReadOnlyList<string>> FiringAsync(HttpClient http)
+    /// <summary>The alert names the inbox lists as firing (GET /api/alerts), none while the app does not answer.</summary>
+    internal static async Task<IReadOnlyList<string>> FiringAsync(HttpClient http)
     {
         try
         {
@@ -78,7 +79,8 @@ public sealed class OutageTests
         }
     }
 
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    /// <summary>Polls <paramref name="condition"/> every 2 s until it holds or <paramref name="timeout"/> passes.</summary>
+    internal static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         for (var deadline = DateTime.UtcNow + timeout; DateTime.UtcNow < deadline; await Task.Delay(TimeSpan.FromSeconds(2)))
         {

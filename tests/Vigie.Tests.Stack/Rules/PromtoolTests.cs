@@ -28,6 +28,14 @@ public sealed class PromtoolTests
     }
 
     [Test]
+    public async Task The_swarm_configuration_passes_promtool_check_config()
+    {
+        var result = await ProcessRunner.RunAsync(Promtool(), ["check", "config", "prometheus.swarm.yml"], PrometheusDirectory);
+        Assert.That(result.ExitCode, Is.Zero, result.All);
+        Assert.That(result.All, Does.Contain("SUCCESS"));
+    }
+
+    [Test]
     public async Task The_native_rewrite_of_the_configuration_passes_promtool_check_config()
     {
         var source = Path.Combine(PrometheusDirectory, "prometheus.yml");

@@ -3,13 +3,14 @@ using Dapper;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Vigie.Web.Infrastructure.Database;
+using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Classifier;
 
 namespace Vigie.Web.Features.Health;
 
 /// <summary>
 /// <c>/health/live</c>: the process answers (no dependency, so an orchestrator never restarts the app for a database outage).
-/// <c>/health/ready</c>: the database answers and is migrated, and a model is loaded; 503 problem+json otherwise.
+/// <c>/health/ready</c>: the database answers and is migrated, a model is loaded and the app is not stopping; 503 problem+json otherwise.
 /// Both are anonymous, so they answer fixed descriptions ("database unreachable", "migrations pending", "model loading");
 /// why a check failed (a driver's message names hosts, ports and users) goes to the log only.
 /// </summary>
@@ -21,7 +22,9 @@ public static class HealthEndpoints
     {
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag])
-            .AddCheck<ModelHealthCheck>("model", tags: [ReadyTag]);
+            .AddCheck<ModelHealthCheck>("model", tags: [ReadyTag])
+            // Not ready from the moment the app was asked to stop, so a load balancer drains it first.
+            .AddCheck<GracefulShutdown.ReadinessCheck>("shutdown", tags: [ReadyTag]);
         return services;
     }
 
@@ -64,6 +67,13 @@ public static class HealthEndpoints
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            // Known unreachable (the probe's last round failed): answered at once, without a connection attempt that may
+            // wait for its timeout (or a name lookup's). A load balancer asks every second, and an orchestrator's
+            // healthcheck has a timeout of its own; the probe notices the recovery within its interval.
+            if (status.Migrated && !status.Reachable)
+            {
+                return HealthCheckResult.Unhealthy("database unreachable");
+            }
             try
             {
                 await database.RunAsync("ping", c => c.ExecuteScalarAsync<int>("SELECT 1"), cancellationToken);

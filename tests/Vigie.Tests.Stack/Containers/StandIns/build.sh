@@ -28,6 +28,7 @@ declare -A debian=(
   [node-exporter]=vigie-test/node-exporter:1.5
   [blackbox-exporter]=vigie-test/blackbox-exporter:0.23
   [postgres-exporter]=vigie-test/postgres-exporter:0.11
+  [haproxy]=vigie-test/haproxy:2.6
 )
 pids=()
 for name in "${!debian[@]}"; do
@@ -74,5 +75,6 @@ echo "ALERTMANAGER_IMAGE=${debian[alertmanager]}"
 echo "NODE_EXPORTER_IMAGE=${debian[node-exporter]}"
 echo "BLACKBOX_EXPORTER_IMAGE=${debian[blackbox-exporter]}"
 echo "POSTGRES_EXPORTER_IMAGE=${debian[postgres-exporter]}"
+echo "HAPROXY_IMAGE=${debian[haproxy]}"
 echo "DOTNET_ASPNET_IMAGE=$aspnet"
 echo "DOTNET_SDK_IMAGE=$sdk"
