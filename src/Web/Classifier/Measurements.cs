@@ -94,6 +94,9 @@ public sealed class PenguinRow
         BodyMassG = (float)m.BodyMassG;
     }
 
+    /// <summary>The features as measurements (widened back from ML.NET's floats).</summary>
+    public Measurements ToMeasurements() => new(BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG);
+
     public static PenguinRow From(Measurements m, string species = "")
     {
         var row = new PenguinRow { Species = species };
@@ -106,4 +109,5 @@ public sealed class PenguinRow
 /// <param name="Species">The most probable species.</param>
 /// <param name="Confidence">The probability of <paramref name="Species"/> (0..1).</param>
 /// <param name="Probabilities">Probability of each species, keyed by its name.</param>
-public sealed record SpeciesPrediction(string Species, double Confidence, IReadOnlyDictionary<string, double> Probabilities);
+/// <param name="OutOfDistribution">How far the measurements lie from the training data of the version that answered.</param>
+public sealed record SpeciesPrediction(string Species, double Confidence, IReadOnlyDictionary<string, double> Probabilities, OutOfDistribution OutOfDistribution);

@@ -10,7 +10,8 @@ namespace Vigie.Web.Features.Models;
 public sealed record RegistryHead(RegisteredModel? Active, RegisteredModel? Shadow);
 
 /// <summary>A version's facts needed to load and serve it; <paramref name="DataRows"/> counts its training and held-out rows.</summary>
-public sealed record RegisteredModel(string Version, string Trainer, string Settings, int DataRows, double HeldOutAccuracy, string ContentSha256);
+/// <paramref name="TrainingProfile"/> is the JSON of its <see cref="Classifier.TrainingProfile"/>; null for versions registered before it was kept.
+public sealed record RegisteredModel(string Version, string Trainer, string Settings, int DataRows, double HeldOutAccuracy, string ContentSha256, string? TrainingProfile);
 
 /// <summary>Result of a change to the registry.</summary>
 public abstract record RegistryChange
@@ -56,9 +57,9 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         """;
 
     private const string HeadColumns =
-        "version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256";
+        "version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256, training_profile::text AS training_profile";
 
-    private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256);
+    private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256, r.training_profile);
 
     /// <summary>The active version and the one in shadow.</summary>
     public Task<RegistryHead> HeadAsync(CancellationToken cancellationToken) =>
@@ -364,11 +365,11 @@ public sealed class ModelRegistryStore(VigieDatabase database)
             INSERT INTO model_versions (version, status, trainer, settings, content_sha256, base_data_sha256, base_training_rows,
                                         feedback_up_to_prediction_id, feedback_training_rows, feedback_held_out_rows, training_rows,
                                         parent_version, held_out_rows, held_out_accuracy, held_out_macro_f1, held_out_recall,
-                                        held_out_confusion, comparison, model, activated_at)
+                                        held_out_confusion, comparison, model, activated_at, training_profile)
             VALUES (@Version, @Status, @Trainer, @Settings, @ContentSha256, @BaseDataSha256, @BaseTrainingRows,
                     @FeedbackUpTo, @FeedbackTrainingRows, @FeedbackHeldOutRows, @TrainingRows,
                     @ParentVersion, @HeldOutRows, @Accuracy, @MacroF1, @Recall::jsonb,
-                    @Confusion::jsonb, @Comparison::jsonb, @Model, CASE WHEN @Status = 'active' THEN now() END)
+                    @Confusion::jsonb, @Comparison::jsonb, @Model, CASE WHEN @Status = 'active' THEN now() END, @Profile::jsonb)
             ON CONFLICT (version) DO NOTHING
             RETURNING version
             """,
@@ -393,6 +394,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                 Confusion = RegistryJson.Serialize(new StoredConfusion(heldOut.Labels, heldOut.Confusion)),
                 Comparison = comparison is null ? null : RegistryJson.Serialize(comparison),
                 Model = model.Bytes,
+                Profile = model.Profile.ToJson(),
             }, transaction, cancellationToken: cancellationToken));
         return inserted is not null;
     }
@@ -427,6 +429,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         public int data_rows { get; set; }
         public double held_out_accuracy { get; set; }
         public string content_sha256 { get; set; } = "";
+        public string? training_profile { get; set; }
     }
 
     private sealed class VersionRow
