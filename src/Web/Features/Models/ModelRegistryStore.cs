@@ -243,7 +243,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         {
             var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition(
                 $"SELECT {ViewColumns} {ViewFrom} ORDER BY v.created_at DESC, v.version", cancellationToken: cancellationToken));
-            var versions = rows.Select(ToView).ToList();
+            var versions = await WithCalibrationAsync(connection, rows.Select(ToView).ToList(), cancellationToken);
             return new ModelRegistryView(
                 versions.FirstOrDefault(v => v.Status == ModelStatus.Active)?.Version,
                 versions.FirstOrDefault(v => v.InShadow)?.Version,
@@ -255,7 +255,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         {
             var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
                 $"SELECT {ViewColumns} {ViewFrom} WHERE v.version = @version", new { version }, cancellationToken: cancellationToken));
-            return row is null ? null : ToView(row);
+            return row is null ? null : (await WithCalibrationAsync(connection, [ToView(row)], cancellationToken)).Single();
         }, cancellationToken);
 
     /// <summary>
@@ -273,8 +273,21 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                     UNION
                     (SELECT version FROM model_versions ORDER BY created_at DESC LIMIT @newest))
                 """, new { newest }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<ModelVersionView>)rows.Select(ToView).ToList();
+            return (IReadOnlyList<ModelVersionView>)await WithCalibrationAsync(connection, rows.Select(ToView).ToList(), cancellationToken);
         }, cancellationToken);
+
+    // Each version's reliability table from feedback, read from the model_calibration view in one query.
+    private static async Task<List<ModelVersionView>> WithCalibrationAsync(NpgsqlConnection connection, List<ModelVersionView> versions, CancellationToken cancellationToken)
+    {
+        var names = versions.Select(v => v.Version).ToArray();
+        var buckets = (await connection.QueryAsync<CalibrationRow>(new CommandDefinition(
+            "SELECT version, bucket, predictions, mean_confidence, accuracy FROM model_calibration WHERE version = ANY(@names)",
+            new { names }, cancellationToken: cancellationToken))).ToLookup(b => b.version);
+        return versions.ConvertAll(v => v with
+        {
+            Calibration = Calibration.FromBuckets(buckets[v.Version].Select(b => (b.bucket, b.predictions, b.mean_confidence, b.accuracy))),
+        });
+    }
 
     // Changes made through the app queue on the advisory lock; a writer that bypasses it can still deadlock with one,
     // and PostgreSQL then aborts a transaction: the change is run again (it re-reads the state it depends on).
@@ -430,6 +443,15 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         public double held_out_accuracy { get; set; }
         public string content_sha256 { get; set; } = "";
         public string? training_profile { get; set; }
+    }
+
+    private sealed class CalibrationRow
+    {
+        public string version { get; set; } = "";
+        public int bucket { get; set; }
+        public long predictions { get; set; }
+        public double mean_confidence { get; set; }
+        public double accuracy { get; set; }
     }
 
     private sealed class VersionRow
