@@ -116,6 +116,9 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
 
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
 
+    /// <summary>Accepted rows of the batch flagged as unlike the model's training data.</summary>
+    public Task<int> OutOfDistributionAsync(Guid id, CancellationToken cancellationToken) => stored.BatchOutOfDistributionAsync(id, cancellationToken);
+
     public Task<IReadOnlyList<RowError>> RejectionsAsync(Guid id, CancellationToken cancellationToken) =>
         store.RejectionsAsync(id, options.MaxStoredRejections, cancellationToken);
 

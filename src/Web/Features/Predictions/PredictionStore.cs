@@ -128,6 +128,12 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
             return rows;
         }, cancellationToken);
 
+    /// <summary>Rows of batch <paramref name="batchId"/> flagged out of distribution (unlike the serving version's training data).</summary>
+    public Task<int> BatchOutOfDistributionAsync(Guid batchId, CancellationToken cancellationToken) =>
+        database.RunAsync("get_batch", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM predictions WHERE batch_id = @batchId AND ood_features IS NOT NULL",
+            new { batchId }, cancellationToken: cancellationToken)), cancellationToken);
+
     /// <summary>
     /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
     /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
