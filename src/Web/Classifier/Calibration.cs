@@ -4,6 +4,12 @@ namespace Vigie.Web.Classifier;
 /// One confidence bucket of a reliability table: the answers whose confidence fell in [<see cref="Lower"/>,
 /// <see cref="Upper"/>) (the last bucket includes 1), their mean confidence and the share that were right.
 /// </summary>
+/// <param name="Bucket">Index of the confidence tenth (0..9).</param>
+/// <param name="Lower">Lowest confidence of the bucket.</param>
+/// <param name="Upper">Confidence the bucket stops below (1 included in the last).</param>
+/// <param name="Predictions">Answers with feedback in the bucket.</param>
+/// <param name="MeanConfidence">Their mean confidence.</param>
+/// <param name="Accuracy">Share of them that were right.</param>
 public sealed record ReliabilityBucket(int Bucket, double Lower, double Upper, long Predictions, double MeanConfidence, double Accuracy)
 {
     /// <summary>Accuracy − mean confidence: negative when the model is over-confident in this bucket.</summary>
@@ -16,6 +22,9 @@ public sealed record ReliabilityBucket(int Bucket, double Lower, double Upper, l
 /// mean confidenceᵦ|. An ECE of 0.02 means that, weighted by how often each confidence is given, "93 % confident" is
 /// right 91–95 % of the time.
 /// </summary>
+/// <param name="Predictions">Labelled answers measured.</param>
+/// <param name="ExpectedCalibrationError">Σ (nᵦ / n) · |accuracyᵦ − mean confidenceᵦ| over the buckets (0..1; 0 is perfectly calibrated).</param>
+/// <param name="Buckets">The reliability table, non-empty buckets in confidence order.</param>
 public sealed record Calibration(long Predictions, double ExpectedCalibrationError, IReadOnlyList<ReliabilityBucket> Buckets)
 {
     /// <summary>Confidence buckets: tenths, as the <c>model_calibration</c> view groups them.</summary>

@@ -29,12 +29,16 @@ public sealed class BatchOptions
     public int MaxStoredRejections { get; set; } = 1_000;
 }
 
-/// <summary>
-/// The answer to an upload whose header was usable: <see cref="Errors"/> lists the stored rejections, the first in file
-/// order; <see cref="RejectionsOmitted"/> counts the rejected lines beyond them.
-/// <see cref="OutOfDistribution"/> counts the accepted rows whose measurements were unlike the model's training data (their
-/// answers deserve caution; the results CSV flags each).
-/// </summary>
+/// <summary>The answer to an upload whose header was usable.</summary>
+/// <param name="BatchId">The batch; its results CSV is <c>/api/batches/{batchId}/results.csv</c>.</param>
+/// <param name="Accepted">Rows predicted and stored.</param>
+/// <param name="Rejected">Rows rejected (malformed or out of range).</param>
+/// <param name="Errors">The stored rejections, the first in file order.</param>
+/// <param name="RejectionsOmitted">Rejected lines beyond those listed.</param>
+/// <param name="OutOfDistribution">
+/// Accepted rows whose measurements were unlike the model's training data: their answers deserve caution, and the
+/// results CSV flags each (<c>out_of_distribution</c>, <c>ood_score</c>, <c>ood_features</c>).
+/// </param>
 public sealed record BatchReport(Guid BatchId, int Accepted, int Rejected, IReadOnlyList<RowError> Errors, int RejectionsOmitted, int OutOfDistribution);
 
 /// <summary>Result of an upload.</summary>

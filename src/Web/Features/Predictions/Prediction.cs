@@ -112,6 +112,9 @@ public sealed record Prediction(
 /// (treat the answer with caution: the model extrapolates), the <c>score</c> (largest such distance, 0 inside the range)
 /// and the <c>features</c> beyond the margin, by their JSON names.
 /// </summary>
+/// <param name="Flagged">True when the model extrapolated: treat the answer with caution.</param>
+/// <param name="Score">Largest distance of one measurement beyond the serving version's training range, in training standard deviations (0 inside every range).</param>
+/// <param name="Features">JSON names of the measurements beyond the range by more than the margin; empty when not flagged.</param>
 public sealed record OutOfDistributionReport(bool Flagged, double Score, IReadOnlyList<string> Features)
 {
     /// <summary>The report of a fresh judgement.</summary>

@@ -40,6 +40,7 @@ public sealed class ModelHonestyTests
         var stored = (await lifecycle.RowsAsync($"SELECT model_version, ood_features FROM predictions WHERE id = {before.GetProperty("id").GetInt64()}")).Single();
         var profiles = await lifecycle.ScalarAsync<long>("SELECT count(*) FROM model_versions WHERE training_profile IS NOT NULL");
         var detail = await client.GetStringAsync(new Uri($"/Predictions/{before.GetProperty("id").GetInt64()}", UriKind.Relative));
+        var history = await client.GetStringAsync(new Uri("/History?limit=200", UriKind.Relative));
 
         Assert.Multiple(() =>
         {
@@ -56,6 +57,7 @@ public sealed class ModelHonestyTests
             Assert.That(profiles, Is.EqualTo(2), "both versions keep the profile of their training data");
             Assert.That(detail, Does.Contain("Unlike the birds this model was trained on: treat the answer with caution."));
             Assert.That(detail, Does.Contain("Body mass"));
+            Assert.That(history, Does.Contain("unlike training data: Body mass"));
         });
     }
 
