@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 
 namespace Vigie.Web.Classifier;
@@ -88,6 +89,8 @@ public sealed class OutOfDistributionCheck
     private readonly double[] _min;
     private readonly double[] _max;
     private readonly double[] _spread;
+    private readonly Vector256<double> _lowest;
+    private readonly Vector256<double> _highest;
 
     public OutOfDistributionCheck(TrainingProfile profile, double margin)
     {
@@ -99,6 +102,8 @@ public sealed class OutOfDistributionCheck
         _max = profile.Features.Select(f => f.Max).ToArray();
         // A constant feature (a degenerate profile) would divide by zero: one unit of its measurement stands in.
         _spread = profile.Features.Select(f => f.StandardDeviation > 0 ? f.StandardDeviation : 1).ToArray();
+        _lowest = Measurements.From(_min).AsVector();
+        _highest = Measurements.From(_max).AsVector();
     }
 
     /// <summary>The training data it judges against.</summary>
@@ -107,28 +112,33 @@ public sealed class OutOfDistributionCheck
     /// <summary>Standard deviations beyond the training range a measurement may lie before the prediction is flagged.</summary>
     public double Margin { get; }
 
-    /// <summary>The score of <paramref name="measurements"/>; allocates only when a measurement is out of range.</summary>
+    /// <summary>
+    /// The score of <paramref name="measurements"/>. A bird inside every range, nearly all of them, costs two vector
+    /// comparisons and no allocation (the benchmark prices it against scoring: a few per cent of its CPU); the distances
+    /// are worked out only for a bird outside a range.
+    /// </summary>
     public OutOfDistribution Assess(Measurements measurements)
     {
+        var values = measurements.AsVector();
+        var outside = Vector256.LessThan(values, _lowest) | Vector256.GreaterThan(values, _highest);
+        return outside == Vector256<double>.Zero ? OutOfDistribution.None : Distances(measurements);
+    }
+
+    private OutOfDistribution Distances(Measurements measurements)
+    {
         var score = 0.0;
-        List<Measurement>? flagged = null;
-        var all = Measurement.All;
+        var flagged = new List<Measurement>();
         for (var f = 0; f < _min.Length; f++)
         {
-            var value = all[f].Read(measurements);
-            var outside = value < _min[f] ? _min[f] - value : value > _max[f] ? value - _max[f] : 0;
-            if (outside <= 0)
-            {
-                continue;
-            }
-            var distance = outside / _spread[f];
+            var value = measurements.ValueAt(f);
+            var distance = Math.Max(0, Math.Max(_min[f] - value, value - _max[f])) / _spread[f];
             score = Math.Max(score, distance);
             if (distance > Margin)
             {
-                (flagged ??= []).Add(all[f]);
+                flagged.Add(Measurement.All[f]);
             }
         }
-        return score == 0 ? OutOfDistribution.None : new OutOfDistribution(score, flagged is null ? [] : flagged);
+        return new OutOfDistribution(score, flagged);
     }
 }
 
