@@ -113,4 +113,25 @@ public sealed class ModelHonestyTests
             Assert.That(page, Does.Contain("calibration error 0.271 on 7 answers with feedback"));
         });
     }
+
+    [Test]
+    public async Task The_openapi_document_describes_the_out_of_distribution_fields()
+    {
+        await using var lifecycle = await Lifecycle.StartAsync();
+        using var client = lifecycle.Client();
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Lifecycle.Json);
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var report = schemas.GetProperty("OutOfDistributionReport");
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.GetProperty("description").GetString(), Does.Contain("training range"));
+            foreach (var field in new[] { "flagged", "score", "features" })
+            {
+                Assert.That(report.GetProperty("properties").GetProperty(field).TryGetProperty("description", out var description) && description.GetString()!.Length > 10,
+                    Is.True, field);
+            }
+            Assert.That(schemas.GetProperty("Prediction").GetProperty("properties").TryGetProperty("outOfDistribution", out _), Is.True);
+            Assert.That(schemas.GetProperty("BatchReport").GetProperty("properties").GetProperty("outOfDistribution").TryGetProperty("description", out _), Is.True);
+        });
+    }
 }
