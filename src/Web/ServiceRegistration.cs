@@ -21,6 +21,7 @@ public static class ServiceRegistration
     public static IServiceCollection AddVigieModel(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<ModelOptions>(configuration, "Model");
+        services.AddValidatedOptions<HonestyOptions>(configuration, "Honesty");
         services.AddSingleton(provider => ModelLoader.LoadData(provider.GetRequiredService<ModelOptions>()));
         services.AddSingleton<DriftMonitor>();
         services.AddSingleton<ModelHolder>();

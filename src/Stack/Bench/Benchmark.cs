@@ -141,13 +141,14 @@ public static partial class Benchmark
             var endpoints = await MeasureEndpointsAsync(session);
             var instrumentation = await MeasureInstrumentationAsync(session);
             var instrumentationNs = await InProcessInstrumentationAsync(session, http);
+            var scoring = await InProcessScoringAsync(session, http);
             var shadow = await ShadowRoundsAsync(session);
             var ingest = await BatchIngest.MeasureAsync(session.Web, options.BatchRows, stack.App.Id, session.Postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
             var (logRun, logLines) = await CheckLogAsync(session, stackOptions.LogDirectory);
             var statusAfter = await StatusCountsAsync(http, instrumented);
             var stored = await CountStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
 
-            var result = new Measured(endpoints, instrumentation, instrumentationNs, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
+            var result = new Measured(endpoints, instrumentation, instrumentationNs, scoring, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
             var (section, ok) = EndpointsReport(session, result);
             sections.Add(section);
             healthy &= ok;
@@ -322,6 +323,24 @@ public static partial class Benchmark
         return nanoseconds;
     }
 
+    /// <summary>
+    /// Scoring one prediction with and without the out-of-distribution score, in the app's process and CPU time (paired
+    /// rounds on one thread, with the model it serves): the score must cost at most 5 % more CPU than scoring alone.
+    /// </summary>
+    private static async Task<ScoringCpu> InProcessScoringAsync(Session session, HttpClient http)
+    {
+        var result = JsonDocument.Parse(await http.GetStringAsync(new Uri(session.Web, "/bench/scoring"), session.CancellationToken)).RootElement;
+        var scoring = new ScoringCpu(result.GetProperty("speciesOnlyNanoseconds").GetDouble(), result.GetProperty("withOutOfDistributionNanoseconds").GetDouble(),
+            result.GetProperty("cost").GetDouble(), result.GetProperty("medianCost").GetDouble(), result.GetProperty("predictions").GetInt32(),
+            result.GetProperty("rounds").GetInt32(), result.GetProperty("clock").GetString()!);
+        session.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  scoring per prediction, in-process {scoring.Clock}: {scoring.SpeciesOnlyNanoseconds:F0} ns species only, {scoring.WithOutOfDistributionNanoseconds:F0} ns with the out-of-distribution score ({scoring.Cost:+0.0%;-0.0%}; median of the rounds {scoring.MedianCost:+0.0%;-0.0%})"));
+        return scoring;
+    }
+
+    /// <summary>What <c>GET /bench/scoring</c> measured: CPU per prediction without and with the score (least-disturbed rounds), and the cost.</summary>
+    private sealed record ScoringCpu(double SpeciesOnlyNanoseconds, double WithOutOfDistributionNanoseconds, double Cost, double MedianCost, int Predictions, int Rounds, string Clock);
+
     /// <summary>Every summary line reaches web.log: the last run's lines are counted in the log files (whose rotation keeps 70 MB).</summary>
     private static async Task<(Run LogRun, long LogLines)> CheckLogAsync(Session session, string logDirectory)
     {
@@ -364,7 +383,7 @@ public static partial class Benchmark
         // wrk ends each run by closing its connections: the requests then in flight are committed but not counted by it.
         var cutOff = apiRows - acknowledged;
 
-        var table = Table(options, session.Runs, m.Endpoints.Load, m.Instrumentation, m.Shadow, m.Ingest, m.Endpoints.PeakRssKb, m.Endpoints.HwmKb, m.Endpoints.Scrapes, m.InstrumentationNs);
+        var table = Table(options, session.Runs, m.Endpoints.Load, m.Instrumentation, m.Shadow, m.Ingest, m.Endpoints.PeakRssKb, m.Endpoints.HwmKb, m.Endpoints.Scrapes, m.InstrumentationNs, m.Scoring);
         var checks = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the instrumented instances' own `vigie_http_requests_total` (main and twin) counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
@@ -397,7 +416,7 @@ public static partial class Benchmark
     private sealed record EndpointRuns(Run Load, long PeakRssKb, long HwmKb, List<double> Scrapes);
 
     /// <summary>Everything the phases measured, for the report.</summary>
-    private sealed record Measured(EndpointRuns Endpoints, PairedRounds Instrumentation, double InstrumentationNs, ShadowRounds Shadow, BatchIngestResult Ingest,
+    private sealed record Measured(EndpointRuns Endpoints, PairedRounds Instrumentation, double InstrumentationNs, ScoringCpu Scoring, ShadowRounds Shadow, BatchIngestResult Ingest,
         Run LogRun, long LogLines, Dictionary<string, double> StatusBefore, Dictionary<string, double> StatusAfter, (long Api, long Batch) Stored);
 
     /// <summary>
@@ -608,7 +627,7 @@ public static partial class Benchmark
         return new ShadowRounds(rounds, totalMade, totalScored, catchUp);
     }
 
-    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, PairedRounds instrumentation, ShadowRounds shadow, BatchIngestResult ingest, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs)
+    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, PairedRounds instrumentation, ShadowRounds shadow, BatchIngestResult ingest, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs, ScoringCpu scoring)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -630,6 +649,8 @@ public static partial class Benchmark
             string.Create(inv, $"the twin: started and loaded alike, same database; other processes took {instrumentation.Without.Average(r => r.OtherShare):P0} of the CPU"),
             "instrumentation overhead", "both instances loaded at once");
         sb.AppendLine(string.Create(inv, $"| instrumentation per request, measured in-process | | | | | {instrumentationNs / 1000:F2} µs | {instrumentationNs / 1000 / load.AppCpuUsPerRequest:P1} of the app's CPU per prediction: HTTP metrics middleware and the catalog calls of one prediction, one thread, no contention |"));
+        sb.AppendLine(string.Create(inv, $"| scoring one prediction, species only (as before the out-of-distribution score), in-process | | | | | {scoring.SpeciesOnlyNanoseconds / 1000:F3} µs | {scoring.Clock} per prediction, least-disturbed of {scoring.Rounds} paired rounds of {scoring.Predictions:N0} predictions on one thread, the model in service |"));
+        sb.AppendLine(string.Create(inv, $"| **scoring one prediction with the out-of-distribution score**, in-process | | | | | **{scoring.WithOutOfDistributionNanoseconds / 1000:F3} µs** | **{scoring.Cost:+0.0%;-0.0%}** CPU (target at most +5 %; median of the rounds' ratios {scoring.MedianCost:+0.0%;-0.0%}); one bird in fifty beyond every training range |"));
         // One instance, shadow on and off in turn (ABBA): the median of the rounds' ratios.
         var (shadowOn, shadowOff) = (shadow.Rounds.With, shadow.Rounds.Without);
         shadow.Rounds.AppendRows(sb,

@@ -22,7 +22,10 @@ public sealed record ModelLineage(
     int HeldOutRows,
     string? ParentVersion);
 
-/// <summary>A freshly trained model with its serialized bytes, lineage, held-out metrics and the rows it was evaluated on.</summary>
+/// <summary>
+/// A freshly trained model with its serialized bytes, lineage, held-out metrics, the rows it was evaluated on and the
+/// profile of the rows it was trained on (what its predictions are judged against for out-of-distribution inputs).
+/// </summary>
 public sealed record TrainedCandidate(
     TrainedSpeciesModel Model,
     string Settings,
@@ -30,7 +33,8 @@ public sealed record TrainedCandidate(
     ModelLineage Lineage,
     ModelEvaluation HeldOut,
     IReadOnlyList<PenguinRow> HeldOutRows,
-    IReadOnlyList<PenguinRow> RecentFeedbackRows);
+    IReadOnlyList<PenguinRow> RecentFeedbackRows,
+    TrainingProfile Profile);
 
 /// <summary>
 /// Retraining from feedback. The candidate trains on the base data's training split plus the feedback rows whose
@@ -103,7 +107,7 @@ public static class FeedbackTraining
         var lineage = new ModelLineage(data.Sha256, baseTrain.Count, feedback.Count == 0 ? null : feedback.Max(f => f.PredictionId),
             feedbackTrain.Count, feedbackHeldOut.Count, trainRows.Count, heldOutRows.Count, parentVersion);
         return new TrainedCandidate(trained, feedbackTrain.Count == 0 ? SpeciesModelTrainer.Settings : Settings, ModelBytes.Save(trained),
-            lineage, heldOut, heldOutRows, recent);
+            lineage, heldOut, heldOutRows, recent, TrainingProfile.Of(trainRows));
     }
 
     /// <summary>The base model as the registry records it on first start: lineage of the base data only, metrics on its held-out split.</summary>
@@ -114,7 +118,7 @@ public static class FeedbackTraining
         var (baseTrain, baseHeldOut) = SpeciesModelTrainer.SplitRows(data);
         var heldOut = ModelEvaluator.Evaluate(trained.Transformer, baseHeldOut)!;
         var lineage = new ModelLineage(data.Sha256, baseTrain.Count, null, 0, 0, baseTrain.Count, baseHeldOut.Count, null);
-        return new TrainedCandidate(trained, SpeciesModelTrainer.Settings, bytes, lineage, heldOut, baseHeldOut, []);
+        return new TrainedCandidate(trained, SpeciesModelTrainer.Settings, bytes, lineage, heldOut, baseHeldOut, [], TrainingProfile.Of(baseTrain));
     }
 
     private static PenguinRow ToRow(FeedbackRow row) => PenguinRow.From(row.Measurements, row.ActualSpecies);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 
 namespace Vigie.Web.Classifier;
 
@@ -16,6 +17,19 @@ public readonly record struct Measurements(double BillLengthMm, double BillDepth
         var all = Measurement.All;
         return new(value(all[0]), value(all[1]), value(all[2]), value(all[3]));
     }
+
+    /// <summary>The four values in table order as one vector: the out-of-distribution check compares them all at once.</summary>
+    public Vector256<double> AsVector() => Vector256.Create(BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG);
+
+    /// <summary>The value of the measurement at <paramref name="index"/> in <see cref="Measurement.All"/>, without a delegate call.</summary>
+    public double ValueAt(int index) => index switch
+    {
+        0 => BillLengthMm,
+        1 => BillDepthMm,
+        2 => FlipperLengthMm,
+        3 => BodyMassG,
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "Measurements have four values."),
+    };
 
     /// <summary>The measurements from their values in table order; allocates nothing (batch rows are read by the hundred thousand).</summary>
     public static Measurements From(ReadOnlySpan<double> values) => values.Length == Measurement.All.Count
@@ -94,6 +108,9 @@ public sealed class PenguinRow
         BodyMassG = (float)m.BodyMassG;
     }
 
+    /// <summary>The features as measurements (widened back from ML.NET's floats).</summary>
+    public Measurements ToMeasurements() => new(BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG);
+
     public static PenguinRow From(Measurements m, string species = "")
     {
         var row = new PenguinRow { Species = species };
@@ -106,4 +123,5 @@ public sealed class PenguinRow
 /// <param name="Species">The most probable species.</param>
 /// <param name="Confidence">The probability of <paramref name="Species"/> (0..1).</param>
 /// <param name="Probabilities">Probability of each species, keyed by its name.</param>
-public sealed record SpeciesPrediction(string Species, double Confidence, IReadOnlyDictionary<string, double> Probabilities);
+/// <param name="OutOfDistribution">How far the measurements lie from the training data of the version that answered.</param>
+public sealed record SpeciesPrediction(string Species, double Confidence, IReadOnlyDictionary<string, double> Probabilities, OutOfDistribution OutOfDistribution);

@@ -15,6 +15,9 @@ namespace Vigie.Web.Classifier;
 /// <param name="Confusion">Counts by actual (row) and predicted (column) species, both in <see cref="Labels"/> order.</param>
 public sealed record ModelEvaluation(int Rows, double Accuracy, double MacroF1, IReadOnlyDictionary<string, double?> Recall, IReadOnlyList<IReadOnlyList<int>> Confusion)
 {
+    /// <summary>How well its confidence matched its accuracy on these rows; null in comparisons recorded before it was measured.</summary>
+    public Calibration? Calibration { get; init; }
+
     /// <summary>The order of the confusion matrix's rows and columns.</summary>
     public IReadOnlyList<string> Labels => Species.All;
 }
@@ -61,6 +64,18 @@ public static class ModelEvaluator
                 f1.Add(2.0 * correct / (actual + predicted));
             }
         }
-        return new ModelEvaluation(rows.Count, metrics.MicroAccuracy, f1.Count == 0 ? 0 : f1.Average(), recall, confusion);
+        return new ModelEvaluation(rows.Count, metrics.MicroAccuracy, f1.Count == 0 ? 0 : f1.Average(), recall, confusion)
+        {
+            Calibration = Calibration.Of(ml.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false)
+                .Select(r => ((double)r.Score.Max(), r.PredictedLabel == r.Species))),
+        };
+    }
+
+    // The columns of a scored row that calibration needs: the true species, the answer and its probability vector.
+    private sealed class ScoredRow
+    {
+        public string Species { get; set; } = string.Empty;
+        public string PredictedLabel { get; set; } = string.Empty;
+        public float[] Score { get; set; } = [];
     }
 }

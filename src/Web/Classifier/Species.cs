@@ -13,6 +13,15 @@ public static class Species
     /// <summary>The name of the probability of <paramref name="species"/>: its column in <c>predictions</c> and in a batch's results CSV.</summary>
     public static string ProbabilityName(string species) => "probability_" + species.ToLowerInvariant();
 
+    /// <summary>The position of <paramref name="species"/> (canonical spelling) in <see cref="All"/>.</summary>
+    public static int IndexOf(string species) => species switch
+    {
+        Adelie => 0,
+        Chinstrap => 1,
+        Gentoo => 2,
+        _ => throw new ArgumentException($"{species} is not a species Vigie knows.", nameof(species)),
+    };
+
     /// <summary>Returns the canonical spelling of <paramref name="value"/> (case-insensitive), or null when it is no species.</summary>
     public static string? Normalize(string? value) =>
         All.FirstOrDefault(species => string.Equals(species, value?.Trim(), StringComparison.OrdinalIgnoreCase));

@@ -13,9 +13,13 @@ public sealed class SpeciesModel
     private readonly ObjectPool<Engine> _engines;
     private readonly string[] _scoreOrder;
 
-    public SpeciesModel(TrainedSpeciesModel trained)
+    /// <param name="trained">The transformer and its registry facts.</param>
+    /// <param name="outOfDistribution">Judges every prediction against this version's training data.</param>
+    public SpeciesModel(TrainedSpeciesModel trained, OutOfDistributionCheck outOfDistribution)
     {
         ArgumentNullException.ThrowIfNull(trained);
+        ArgumentNullException.ThrowIfNull(outOfDistribution);
+        OutOfDistribution = outOfDistribution;
         Version = trained.Version;
         Trainer = trained.Trainer;
         HeldOutAccuracy = trained.HeldOutAccuracy;
@@ -42,8 +46,19 @@ public sealed class SpeciesModel
     /// <summary>Accuracy on the held-out split of the training data.</summary>
     public double HeldOutAccuracy { get; }
 
-    /// <summary>Scores one set of measurements. Thread-safe.</summary>
-    public SpeciesPrediction Predict(Measurements measurements)
+    /// <summary>The out-of-distribution check against this version's training data.</summary>
+    public OutOfDistributionCheck OutOfDistribution { get; }
+
+    /// <summary>Scores one set of measurements and judges them against the training data. Thread-safe.</summary>
+    public SpeciesPrediction Predict(Measurements measurements) => Classify(measurements, OutOfDistribution.Assess(measurements));
+
+    /// <summary>
+    /// The species alone, as Vigie answered before the out-of-distribution score existed: the benchmark times it beside
+    /// <see cref="Predict"/> to show what the score costs.
+    /// </summary>
+    public SpeciesPrediction PredictSpeciesOnly(Measurements measurements) => Classify(measurements, Classifier.OutOfDistribution.None);
+
+    private SpeciesPrediction Classify(Measurements measurements, OutOfDistribution outOfDistribution)
     {
         var engine = _engines.Get();
         try
@@ -59,7 +74,7 @@ public sealed class SpeciesModel
                     best = i;
                 }
             }
-            return new SpeciesPrediction(_scoreOrder[best], scores[best], probabilities);
+            return new SpeciesPrediction(_scoreOrder[best], scores[best], probabilities, outOfDistribution);
         }
         finally
         {

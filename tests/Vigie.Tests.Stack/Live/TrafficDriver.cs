@@ -55,13 +55,15 @@ public sealed partial class TrafficDriver(Uri webUrl) : IDisposable
         (await _http.GetAsync(new Uri("/api/predictions/999999999", UriKind.Relative))).Dispose();
         (await _http.GetAsync(new Uri("/api/predictions?limit=5", UriKind.Relative))).Dispose();
 
-        // A batch with enough rows for the drift window, and two bad lines.
+        // A batch with more rows than the drift window's minimum sample (Honesty:DriftMinimumSamples, 200), a bird unlike
+        // any in the training data (flagged out of distribution), and two bad lines.
         var csv = new StringBuilder("id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n");
         var random = new Random(5);
-        for (var i = 0; i < 80; i++)
+        for (var i = 0; i < 240; i++)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{i},{random.Next(340, 560) / 10.0},{random.Next(140, 210) / 10.0},{random.Next(175, 230)},{random.Next(2900, 6200)}\n");
         }
+        csv.Append("unlike,99,39,110,9999\n");
         csv.Append("bad1,abc,18,190,4000\nbad2,40,18,190\n");
         using var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "traffic.csv" } };
         using var batch = await _http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);

@@ -47,8 +47,8 @@ public sealed class FeedbackTrainingTests
         var candidate = FeedbackTraining.Train(Data, feedback, "parent", recentFeedbackRows: 5);
         var trainFeedback = feedback.Count(f => !FeedbackTraining.IsHeldOut(f.PredictionId));
         var (baseTrain, baseHeldOut) = SpeciesModelTrainer.SplitRows(Data);
-        var before = new SpeciesModel(Base.Value).Predict(Bird);
-        var after = new SpeciesModel(candidate.Model).Predict(Bird);
+        var before = new SpeciesModel(Base.Value, BaseTrainingProfile.Check).Predict(Bird);
+        var after = new SpeciesModel(candidate.Model, BaseTrainingProfile.Check).Predict(Bird);
         var lineage = candidate.Lineage;
         Assert.Multiple(() =>
         {
@@ -121,8 +121,8 @@ public sealed class FeedbackTrainingTests
     {
         var bytes = ModelBytes.Save(Base.Value);
         var loaded = ModelBytes.Load(bytes, Base.Value.Version, Base.Value.Trainer, Base.Value.HeldOutAccuracy);
-        var original = new SpeciesModel(Base.Value).Predict(Bird);
-        var again = new SpeciesModel(loaded).Predict(Bird);
+        var original = new SpeciesModel(Base.Value, BaseTrainingProfile.Check).Predict(Bird);
+        var again = new SpeciesModel(loaded, BaseTrainingProfile.Check).Predict(Bird);
         Assert.Multiple(() =>
         {
             Assert.That(again.Species, Is.EqualTo(original.Species));

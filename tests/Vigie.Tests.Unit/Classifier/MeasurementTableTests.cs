@@ -17,6 +17,7 @@ public sealed class MeasurementTableTests
             var property = typeof(Measurements).GetProperty(measurement.PropertyName);
             Assert.That(property, Is.Not.Null, measurement.PropertyName);
             Assert.That(measurement.Read(Bird), Is.EqualTo(property!.GetValue(Bird)), measurement.JsonName);
+            Assert.That(Bird.ValueAt(measurement.Index), Is.EqualTo(property.GetValue(Bird)), $"ValueAt({measurement.Index})");
         }
     }
 

@@ -8,7 +8,7 @@ public sealed class ModelHolderTests
     private static readonly Lazy<TrainedSpeciesModel> Trained = new(() => SpeciesModelTrainer.Train(Data));
 
     private static ServingModel Serving(string version) =>
-        new(new SpeciesModel(Trained.Value with { Version = version }), Trained.Value, "settings", 342);
+        new(new SpeciesModel(Trained.Value with { Version = version }, BaseTrainingProfile.Check), Trained.Value, "settings", 342);
 
     [Test]
     public void Nothing_is_served_until_a_model_is_installed()

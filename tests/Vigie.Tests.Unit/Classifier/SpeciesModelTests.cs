@@ -63,7 +63,7 @@ public sealed class SpeciesModelTests
     [TestCase(46.1, 13.2, 211, 4500, "Gentoo")]
     public void Typical_birds_get_their_species_with_probabilities_summing_to_one(double bill, double depth, double flipper, double mass, string expected)
     {
-        var model = new SpeciesModel(Trained.Value.Trained);
+        var model = new SpeciesModel(Trained.Value.Trained, BaseTrainingProfile.Check);
         var result = model.Predict(new Measurements(bill, depth, flipper, mass));
         Assert.Multiple(() =>
         {
@@ -78,7 +78,7 @@ public sealed class SpeciesModelTests
     [Test]
     public void Pooled_engines_answer_concurrent_requests_consistently()
     {
-        var model = new SpeciesModel(Trained.Value.Trained);
+        var model = new SpeciesModel(Trained.Value.Trained, BaseTrainingProfile.Check);
         var input = new Measurements(50.0, 15.2, 218, 5700);
         var expected = model.Predict(input);
         var answers = new System.Collections.Concurrent.ConcurrentBag<SpeciesPrediction>();
@@ -94,9 +94,9 @@ public sealed class SpeciesModelTests
         {
             var options = new ModelOptions { Path = Path.Combine(directory.FullName, "model.zip") };
             var data = ModelLoader.LoadData(options);
-            var trained = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained);
+            var trained = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained, BaseTrainingProfile.Check);
             Assert.That(File.Exists(options.Path), Is.True, "the trained model is saved where Model:Path points");
-            var loaded = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained);
+            var loaded = new SpeciesModel(ModelLoader.LoadOrTrainBase(options, data, NullLogger.Instance).Trained, BaseTrainingProfile.Check);
             var input = new Measurements(45.2, 16.4, 223, 5950);
             Assert.Multiple(() =>
             {

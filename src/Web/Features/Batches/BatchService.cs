@@ -29,11 +29,17 @@ public sealed class BatchOptions
     public int MaxStoredRejections { get; set; } = 1_000;
 }
 
-/// <summary>
-/// The answer to an upload whose header was usable: <see cref="Errors"/> lists the stored rejections, the first in file
-/// order; <see cref="RejectionsOmitted"/> counts the rejected lines beyond them.
-/// </summary>
-public sealed record BatchReport(Guid BatchId, int Accepted, int Rejected, IReadOnlyList<RowError> Errors, int RejectionsOmitted);
+/// <summary>The answer to an upload whose header was usable.</summary>
+/// <param name="BatchId">The batch; its results CSV is <c>/api/batches/{batchId}/results.csv</c>.</param>
+/// <param name="Accepted">Rows predicted and stored.</param>
+/// <param name="Rejected">Rows rejected (malformed or out of range).</param>
+/// <param name="Errors">The stored rejections, the first in file order.</param>
+/// <param name="RejectionsOmitted">Rejected lines beyond those listed.</param>
+/// <param name="OutOfDistribution">
+/// Accepted rows whose measurements were unlike the model's training data: their answers deserve caution, and the
+/// results CSV flags each (<c>out_of_distribution</c>, <c>ood_score</c>, <c>ood_features</c>).
+/// </param>
+public sealed record BatchReport(Guid BatchId, int Accepted, int Rejected, IReadOnlyList<RowError> Errors, int RejectionsOmitted, int OutOfDistribution);
 
 /// <summary>Result of an upload.</summary>
 public abstract record BatchOutcome
@@ -81,7 +87,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
             var batch = new NewBatch(Guid.CreateVersion7(), SafeFileName(fileName), csv.ExtraColumns, model.Version);
             // Counted once committed, so the counters never run ahead of the table. Only what the metrics need is kept:
             // holding on to 100,000 predictions would move them all into the collector's older generations.
-            var published = new List<(string Species, double Confidence)>();
+            var published = new List<(string Species, double Confidence, bool OutOfDistribution)>();
             var lines = csv.Lines().Select(line =>
             {
                 if (line.Row is not { } row)
@@ -89,7 +95,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
                     return new ScoredLine(null, null, line.Error);
                 }
                 var result = predictions.Score(model, row.Measurements, Channels.Batch);
-                published.Add((result.Species, result.Confidence));
+                published.Add((result.Species, result.Confidence, result.OutOfDistribution.Flagged));
                 return new ScoredLine(row, result, null);
             });
             var stored = await store.SaveAsync(batch, lines, new BatchLimits(options.MaxRows, options.MaxStoredRejections), cancellationToken);
@@ -99,17 +105,23 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
             }
 
             metrics.RecordBatchRows(stored.Accepted, stored.Rejected);
-            foreach (var (species, confidence) in published)
+            var outOfDistribution = 0;
+            foreach (var (species, confidence, flagged) in published)
             {
-                predictions.Published(species, confidence, Channels.Batch, model.Version);
+                predictions.Published(species, confidence, flagged, Channels.Batch, model.Version);
+                outOfDistribution += flagged ? 1 : 0;
             }
             predictions.BatchStored(batch.Id);
-            logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted, {Rejected} rejected", batch.Id, stored.Accepted, stored.Rejected);
-            return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected, stored.StoredRejections, stored.RejectionsOmitted));
+            logger.LogInformation("Batch {BatchId} stored: {Accepted} rows accepted ({OutOfDistribution} unlike the training data), {Rejected} rejected",
+                batch.Id, stored.Accepted, outOfDistribution, stored.Rejected);
+            return new BatchOutcome.Stored(new BatchReport(batch.Id, stored.Accepted, stored.Rejected, stored.StoredRejections, stored.RejectionsOmitted, outOfDistribution));
         }
     }
 
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
+
+    /// <summary>Accepted rows of the batch flagged as unlike the model's training data.</summary>
+    public Task<int> OutOfDistributionAsync(Guid id, CancellationToken cancellationToken) => stored.BatchOutOfDistributionAsync(id, cancellationToken);
 
     public Task<IReadOnlyList<RowError>> RejectionsAsync(Guid id, CancellationToken cancellationToken) =>
         store.RejectionsAsync(id, options.MaxStoredRejections, cancellationToken);
@@ -131,7 +143,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
         foreach (var header in Measurement.All.Select(m => m.CsvName)
                      .Concat(["species", "confidence"])
                      .Concat(Species.All.Select(Species.ProbabilityName))
-                     .Concat(["prediction_id", "model_version"]))
+                     .Concat(["prediction_id", "model_version", "out_of_distribution", "ood_score", "ood_features"]))
         {
             csv.WriteField(header);
         }
@@ -157,6 +169,11 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
             }
             csv.WriteField(p.Id);
             csv.WriteField(p.ModelVersion);
+            // Empty for rows stored before predictions were judged; the features by their CSV names, space-separated.
+            var ood = p.OutOfDistribution;
+            csv.WriteField(ood is null ? "" : ood.Flagged ? "true" : "false");
+            csv.WriteField(ood?.Score.ToString("0.000", CultureInfo.InvariantCulture) ?? "");
+            csv.WriteField(ood is null ? "" : string.Join(' ', ood.Features.Select(f => Measurement.Named(f)!.CsvName)));
             await csv.NextRecordAsync();
         }, cancellationToken);
         await csv.FlushAsync();

@@ -21,6 +21,9 @@ public sealed class UploadModel(BatchService batches) : PageModel
     /// <summary>The stored rejections, the first of the batch in file order.</summary>
     public IReadOnlyList<RowError> Rejections { get; private set; } = [];
 
+    /// <summary>Accepted rows whose measurements were unlike the model's training data.</summary>
+    public int OutOfDistribution { get; private set; }
+
     /// <summary>Rejected lines counted but not stored (beyond <c>Batch:MaxStoredRejections</c>).</summary>
     public int RejectionsOmitted => Batch is null ? 0 : Batch.RejectedRows - Rejections.Count;
 
@@ -38,6 +41,7 @@ public sealed class UploadModel(BatchService batches) : PageModel
                 return NotFound();
             }
             Rejections = await batches.RejectionsAsync(id, cancellationToken);
+            OutOfDistribution = await batches.OutOfDistributionAsync(id, cancellationToken);
         }
         return Page();
     }

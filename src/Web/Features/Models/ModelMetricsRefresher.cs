@@ -7,7 +7,7 @@ namespace Vigie.Web.Features.Models;
 
 /// <summary>
 /// Publishes what the registry knows about the versions that matter now (the active one, the one in shadow, the newest
-/// versions): candidate accuracy, shadow agreement and live accuracy from feedback. Read from PostgreSQL, so the
+/// versions): candidate accuracy, shadow agreement, and live accuracy and calibration error from feedback. Read from PostgreSQL, so the
 /// gauges cover every instance's predictions and survive restarts; every instance publishes the same values.
 /// </summary>
 public sealed class ModelMetricsRefresher(ModelRegistryStore store, ModelHolder holder, ModelLifecycleOptions options, VigieMetrics metrics, BackgroundLoops loops, ILogger<ModelMetricsRefresher> logger) : BackgroundService
@@ -49,6 +49,6 @@ public sealed class ModelMetricsRefresher(ModelRegistryStore store, ModelHolder 
     {
         var versions = await store.PublishedAsync(options.PublishedVersions, cancellationToken);
         metrics.PublishModelStats(versions.Select(v => new ModelStats(v.Version, v.Status, v.HeldOut.Accuracy,
-            v.Shadow?.Agreement, v.Live?.Accuracy, v.Shadow?.ShadowAccuracy)).ToList());
+            v.Shadow?.Agreement, v.Live?.Accuracy, v.Shadow?.ShadowAccuracy, v.Calibration?.ExpectedCalibrationError)).ToList());
     }
 }

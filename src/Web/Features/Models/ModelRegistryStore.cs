@@ -10,7 +10,8 @@ namespace Vigie.Web.Features.Models;
 public sealed record RegistryHead(RegisteredModel? Active, RegisteredModel? Shadow);
 
 /// <summary>A version's facts needed to load and serve it; <paramref name="DataRows"/> counts its training and held-out rows.</summary>
-public sealed record RegisteredModel(string Version, string Trainer, string Settings, int DataRows, double HeldOutAccuracy, string ContentSha256);
+/// <paramref name="TrainingProfile"/> is the JSON of its <see cref="Classifier.TrainingProfile"/>; null for versions registered before it was kept.
+public sealed record RegisteredModel(string Version, string Trainer, string Settings, int DataRows, double HeldOutAccuracy, string ContentSha256, string? TrainingProfile);
 
 /// <summary>Result of a change to the registry.</summary>
 public abstract record RegistryChange
@@ -56,9 +57,9 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         """;
 
     private const string HeadColumns =
-        "version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256";
+        "version, status, shadow_since IS NOT NULL AS in_shadow, trainer, settings, training_rows + held_out_rows AS data_rows, held_out_accuracy, content_sha256, training_profile::text AS training_profile";
 
-    private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256);
+    private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256, r.training_profile);
 
     /// <summary>The active version and the one in shadow.</summary>
     public Task<RegistryHead> HeadAsync(CancellationToken cancellationToken) =>
@@ -242,7 +243,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         {
             var rows = await connection.QueryAsync<VersionRow>(new CommandDefinition(
                 $"SELECT {ViewColumns} {ViewFrom} ORDER BY v.created_at DESC, v.version", cancellationToken: cancellationToken));
-            var versions = rows.Select(ToView).ToList();
+            var versions = await WithCalibrationAsync(connection, rows.Select(ToView).ToList(), cancellationToken);
             return new ModelRegistryView(
                 versions.FirstOrDefault(v => v.Status == ModelStatus.Active)?.Version,
                 versions.FirstOrDefault(v => v.InShadow)?.Version,
@@ -254,7 +255,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         {
             var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
                 $"SELECT {ViewColumns} {ViewFrom} WHERE v.version = @version", new { version }, cancellationToken: cancellationToken));
-            return row is null ? null : ToView(row);
+            return row is null ? null : (await WithCalibrationAsync(connection, [ToView(row)], cancellationToken)).Single();
         }, cancellationToken);
 
     /// <summary>
@@ -272,8 +273,21 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                     UNION
                     (SELECT version FROM model_versions ORDER BY created_at DESC LIMIT @newest))
                 """, new { newest }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<ModelVersionView>)rows.Select(ToView).ToList();
+            return (IReadOnlyList<ModelVersionView>)await WithCalibrationAsync(connection, rows.Select(ToView).ToList(), cancellationToken);
         }, cancellationToken);
+
+    // Each version's reliability table from feedback, read from the model_calibration view in one query.
+    private static async Task<List<ModelVersionView>> WithCalibrationAsync(NpgsqlConnection connection, List<ModelVersionView> versions, CancellationToken cancellationToken)
+    {
+        var names = versions.Select(v => v.Version).ToArray();
+        var buckets = (await connection.QueryAsync<CalibrationRow>(new CommandDefinition(
+            "SELECT version, bucket, predictions, mean_confidence, accuracy FROM model_calibration WHERE version = ANY(@names)",
+            new { names }, cancellationToken: cancellationToken))).ToLookup(b => b.version);
+        return versions.ConvertAll(v => v with
+        {
+            Calibration = Calibration.FromBuckets(buckets[v.Version].Select(b => (b.bucket, b.predictions, b.mean_confidence, b.accuracy))),
+        });
+    }
 
     // Changes made through the app queue on the advisory lock; a writer that bypasses it can still deadlock with one,
     // and PostgreSQL then aborts a transaction: the change is run again (it re-reads the state it depends on).
@@ -364,11 +378,11 @@ public sealed class ModelRegistryStore(VigieDatabase database)
             INSERT INTO model_versions (version, status, trainer, settings, content_sha256, base_data_sha256, base_training_rows,
                                         feedback_up_to_prediction_id, feedback_training_rows, feedback_held_out_rows, training_rows,
                                         parent_version, held_out_rows, held_out_accuracy, held_out_macro_f1, held_out_recall,
-                                        held_out_confusion, comparison, model, activated_at)
+                                        held_out_confusion, comparison, model, activated_at, training_profile)
             VALUES (@Version, @Status, @Trainer, @Settings, @ContentSha256, @BaseDataSha256, @BaseTrainingRows,
                     @FeedbackUpTo, @FeedbackTrainingRows, @FeedbackHeldOutRows, @TrainingRows,
                     @ParentVersion, @HeldOutRows, @Accuracy, @MacroF1, @Recall::jsonb,
-                    @Confusion::jsonb, @Comparison::jsonb, @Model, CASE WHEN @Status = 'active' THEN now() END)
+                    @Confusion::jsonb, @Comparison::jsonb, @Model, CASE WHEN @Status = 'active' THEN now() END, @Profile::jsonb)
             ON CONFLICT (version) DO NOTHING
             RETURNING version
             """,
@@ -393,6 +407,7 @@ public sealed class ModelRegistryStore(VigieDatabase database)
                 Confusion = RegistryJson.Serialize(new StoredConfusion(heldOut.Labels, heldOut.Confusion)),
                 Comparison = comparison is null ? null : RegistryJson.Serialize(comparison),
                 Model = model.Bytes,
+                Profile = model.Profile.ToJson(),
             }, transaction, cancellationToken: cancellationToken));
         return inserted is not null;
     }
@@ -427,6 +442,16 @@ public sealed class ModelRegistryStore(VigieDatabase database)
         public int data_rows { get; set; }
         public double held_out_accuracy { get; set; }
         public string content_sha256 { get; set; } = "";
+        public string? training_profile { get; set; }
+    }
+
+    private sealed class CalibrationRow
+    {
+        public string version { get; set; } = "";
+        public int bucket { get; set; }
+        public long predictions { get; set; }
+        public double mean_confidence { get; set; }
+        public double accuracy { get; set; }
     }
 
     private sealed class VersionRow

@@ -31,6 +31,7 @@ public sealed class ModelRegistrySync(
     ModelOptions modelOptions,
     PenguinDataSet data,
     ModelLifecycleOptions options,
+    HonestyOptions honesty,
     VigieMetrics metrics,
     BackgroundLoops loops,
     ILogger<ModelRegistrySync> logger) : BackgroundService
@@ -171,7 +172,7 @@ public sealed class ModelRegistrySync(
                 logger.LogInformation("Registered base model {ModelVersion} as {Status}", version, status);
             }
             _base = Serve(trained with { HeldOutAccuracy = registration.HeldOut.Accuracy }, registration.Settings,
-                registration.Lineage.TrainingRows + registration.Lineage.HeldOutRows);
+                registration.Lineage.TrainingRows + registration.Lineage.HeldOutRows, registration.Profile);
         }
         _baseEnsured = true;
     }
@@ -216,12 +217,17 @@ public sealed class ModelRegistrySync(
             throw new InvalidDataException($"Model {registered.Version}'s bytes do not match its content hash; it is not loaded.");
         }
         return await Task.Run(() => Serve(ModelBytes.Load(bytes, registered.Version, registered.Trainer, registered.HeldOutAccuracy),
-            registered.Settings, registered.DataRows), cancellationToken);
+            registered.Settings, registered.DataRows, ProfileOf(registered)), cancellationToken);
     }
 
-    private static ServingModel Serve(TrainedSpeciesModel trained, string settings, int dataRows)
+    // Versions registered before profiles were kept (migration 0007) are judged against the base data's training
+    // split: exact for the base version, the closest known for a version that also trained on feedback.
+    private TrainingProfile ProfileOf(RegisteredModel registered) =>
+        registered.TrainingProfile is { } json ? TrainingProfile.FromJson(json) : TrainingProfile.Of(SpeciesModelTrainer.SplitRows(data).Train);
+
+    private ServingModel Serve(TrainedSpeciesModel trained, string settings, int dataRows, TrainingProfile profile)
     {
-        var model = new SpeciesModel(trained);
+        var model = new SpeciesModel(trained, new OutOfDistributionCheck(profile, honesty.OutOfDistributionMargin));
         model.Predict(WarmUpInput);
         return new ServingModel(model, trained, settings, dataRows);
     }

@@ -42,7 +42,14 @@ public sealed record ModelVersionView(
     ShadowStats? Shadow,
     DateTimeOffset CreatedAt,
     DateTimeOffset? ActivatedAt,
-    DateTimeOffset? RetiredAt);
+    DateTimeOffset? RetiredAt)
+{
+    /// <summary>
+    /// Calibration of the answers this version gave, on the feedback they received (the <c>model_calibration</c> view):
+    /// reliability table and expected calibration error; null until one of its answers got feedback.
+    /// </summary>
+    public Calibration? Calibration { get; init; }
+}
 
 /// <summary>The registry at a glance: the active version, the one in shadow, and every version newest first.</summary>
 public sealed record ModelRegistryView(string? Active, string? Shadow, IReadOnlyList<ModelVersionView> Versions);

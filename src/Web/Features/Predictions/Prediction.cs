@@ -97,6 +97,36 @@ public sealed record Prediction(
     /// <summary>The measurements the prediction was made from.</summary>
     [JsonIgnore]
     public Measurements Measurements => new(BillLengthMm, BillDepthMm, FlipperLengthMm, BodyMassG);
+
+    /// <summary>
+    /// Whether the measurements were unlike the training data of the version that answered (<c>outOfDistribution</c>);
+    /// absent for predictions stored before Vigie judged them.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OutOfDistributionReport? OutOfDistribution { get; init; }
+}
+
+/// <summary>
+/// A prediction's out-of-distribution judgement as the API returns it: <c>flagged</c> when at least one measurement lies
+/// beyond the serving version's training range by more than <c>Honesty:OutOfDistributionMargin</c> standard deviations
+/// (treat the answer with caution: the model extrapolates), the <c>score</c> (largest such distance, 0 inside the range)
+/// and the <c>features</c> beyond the margin, by their JSON names.
+/// </summary>
+/// <param name="Flagged">True when the model extrapolated: treat the answer with caution.</param>
+/// <param name="Score">Largest distance of one measurement beyond the serving version's training range, in training standard deviations (0 inside every range).</param>
+/// <param name="Features">JSON names of the measurements beyond the range by more than the margin; empty when not flagged.</param>
+public sealed record OutOfDistributionReport(bool Flagged, double Score, IReadOnlyList<string> Features)
+{
+    /// <summary>The report of a fresh judgement.</summary>
+    public static OutOfDistributionReport Of(OutOfDistribution judgement)
+    {
+        ArgumentNullException.ThrowIfNull(judgement);
+        return new(judgement.Flagged, judgement.Score, judgement.Features.Select(m => m.JsonName).ToArray());
+    }
+
+    /// <summary>The labels of the measurements at fault, for the pages ("Bill length, Body mass").</summary>
+    [JsonIgnore]
+    public string FeatureLabels => string.Join(", ", Features.Select(f => Measurement.Named(f)?.Label ?? f));
 }
 
 /// <summary>A page of predictions, newest first; <see cref="NextCursor"/> fetches the next (older) page.</summary>

@@ -45,7 +45,7 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         var model = Model;
         var result = Score(model, measurements, channel);
         var stored = await store.InsertAsync(new NewPrediction(measurements, result, channel, model.Version), cancellationToken);
-        Published(result.Species, result.Confidence, channel, model.Version);
+        Published(result, channel, model.Version);
         foreach (var listener in _listeners)
         {
             listener.PredictionStored(stored.Id, measurements, result.Species);
@@ -60,13 +60,26 @@ public sealed class PredictionService(ModelHolder models, PredictionStore store,
         var started = Stopwatch.GetTimestamp();
         var result = model.Predict(measurements);
         metrics.RecordInference(channel, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        drift.Observe(measurements);
+        drift.Observe(measurements, result.Species, result.Confidence);
         return result;
     }
 
-    /// <summary>Counts stored predictions; called once they are committed, so the counters never run ahead of the table.</summary>
-    public void Published(string species, double confidence, string channel, string modelVersion) =>
+    /// <summary>Counts a stored prediction; called once it is committed, so the counters never run ahead of the table.</summary>
+    public void Published(SpeciesPrediction result, string channel, string modelVersion)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        Published(result.Species, result.Confidence, result.OutOfDistribution.Flagged, channel, modelVersion);
+    }
+
+    /// <summary>Counts a stored prediction from the facts the metrics need (a batch keeps only these per row).</summary>
+    public void Published(string species, double confidence, bool outOfDistribution, string channel, string modelVersion)
+    {
         metrics.RecordPredictions(species, channel, modelVersion, confidence);
+        if (outOfDistribution)
+        {
+            metrics.RecordOutOfDistribution(modelVersion);
+        }
+    }
 
     /// <summary>Tells the listeners that every row of batch <paramref name="batchId"/> is committed.</summary>
     public void BatchStored(Guid batchId)

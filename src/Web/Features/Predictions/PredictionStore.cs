@@ -34,14 +34,15 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
     internal static readonly string ProbabilityColumns = string.Join(", ", Species.All.Select(Species.ProbabilityName));
 
     /// <summary>The columns a single prediction is inserted with, in the order <see cref="Values"/> gives them.</summary>
-    internal static readonly string InsertColumns = $"{MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version";
+    internal static readonly string InsertColumns = $"{MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version, ood_score, ood_features";
 
     /// <summary>A scalar subquery: the id of the newest stored prediction, 0 when there is none.</summary>
     internal const string NewestIdSql = "(SELECT coalesce(max(id), 0) FROM predictions)";
 
     // The columns read into a Prediction, in the order Read expects them.
     private static readonly string Columns = $"""
-        id, {MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version, created_at, batch_id, actual_species
+        id, {MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version, created_at, batch_id, actual_species,
+        ood_score, ood_features
         """;
 
     /// <summary>
@@ -56,7 +57,10 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         // The values stored are the values sent (float8 round-trips doubles exactly): the answer is built from them.
         return new Prediction(id, prediction.Measurements, result.Species, result.Confidence,
             Species.All.ToDictionary(s => s, s => result.Probabilities[s]),
-            prediction.Channel, prediction.ModelVersion, createdAt, null, null);
+            prediction.Channel, prediction.ModelVersion, createdAt, null, null)
+        {
+            OutOfDistribution = OutOfDistributionReport.Of(result.OutOfDistribution),
+        };
     }
 
     public Task<Prediction?> FindAsync(long id, CancellationToken cancellationToken) =>
@@ -194,6 +198,12 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
             return rows;
         }, cancellationToken);
 
+    /// <summary>Rows of batch <paramref name="batchId"/> flagged out of distribution (unlike the serving version's training data).</summary>
+    public Task<int> BatchOutOfDistributionAsync(Guid batchId, CancellationToken cancellationToken) =>
+        database.RunAsync("get_batch", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM predictions WHERE batch_id = @batchId AND ood_features IS NOT NULL",
+            new { batchId }, cancellationToken: cancellationToken)), cancellationToken);
+
     /// <summary>
     /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
     /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
@@ -253,6 +263,15 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         }
         await importer.WriteAsync(Channels.Batch, NpgsqlDbType.Text, cancellationToken);
         await importer.WriteAsync(modelVersion, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(result.OutOfDistribution.Score, NpgsqlDbType.Double, cancellationToken);
+        if (OutOfRangeColumns(result.OutOfDistribution) is { } features)
+        {
+            await importer.WriteAsync(features, NpgsqlDbType.Text, cancellationToken);
+        }
+        else
+        {
+            await importer.WriteNullAsync(cancellationToken);
+        }
         await importer.WriteAsync(batchId, NpgsqlDbType.Uuid, cancellationToken);
         await importer.WriteAsync(line, NpgsqlDbType.Integer, cancellationToken);
         // Without extra columns the value is NULL rather than an empty array: a bit in the row instead of ~20 bytes.
@@ -286,6 +305,8 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         }
         parameters.Add(Array(group, p => p.Channel));
         parameters.Add(Array(group, p => p.ModelVersion));
+        parameters.Add(Array(group, p => p.Result.OutOfDistribution.Score));
+        parameters.Add(Array(group, p => OutOfRangeColumns(p.Result.OutOfDistribution)));
         return parameters;
 
         static NpgsqlParameter<T[]> Array<T>(IReadOnlyList<NewPrediction> group, Func<NewPrediction, T> value)
@@ -301,7 +322,17 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
 
     /// <summary>The PostgreSQL array type of each of <see cref="Values"/>, for the <c>unnest</c> of the grouped insert.</summary>
     internal static IEnumerable<string> ValueTypes() =>
-        Measurement.All.Select(_ => "float8[]").Concat(["text[]", "float8[]"]).Concat(Species.All.Select(_ => "float8[]")).Concat(["text[]", "text[]"]);
+        Measurement.All.Select(_ => "float8[]").Concat(["text[]", "float8[]"]).Concat(Species.All.Select(_ => "float8[]")).Concat(["text[]", "text[]", "float8[]", "text[]"]);
+
+    // ood_features: the column names of the measurements beyond the margin, comma-separated; NULL when in distribution.
+    private static string? OutOfRangeColumns(OutOfDistribution outOfDistribution) =>
+        outOfDistribution.Flagged ? string.Join(',', outOfDistribution.Features.Select(m => m.Column)) : null;
+
+    private static OutOfDistributionReport? ReadOutOfDistribution(DbDataReader reader, int score, int features) =>
+        reader.IsDBNull(score) ? null : new OutOfDistributionReport(
+            !reader.IsDBNull(features),
+            reader.GetDouble(score),
+            reader.IsDBNull(features) ? [] : reader.GetString(features).Split(',').Select(c => Measurement.All.First(m => m.Column == c).JsonName).ToArray());
 
     private static async Task<List<Prediction>> ReadAllAsync(NpgsqlConnection connection, string sql, object parameters, CancellationToken cancellationToken)
     {
@@ -344,6 +375,10 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         Guid? batchId = reader.IsDBNull(i) ? null : reader.GetGuid(i);
         i++;
         var actualSpecies = reader.IsDBNull(i) ? null : reader.GetString(i);
-        return new Prediction(id, measurements, species, confidence, probabilities, channel, modelVersion, createdAt, batchId, actualSpecies);
+        i++;
+        return new Prediction(id, measurements, species, confidence, probabilities, channel, modelVersion, createdAt, batchId, actualSpecies)
+        {
+            OutOfDistribution = ReadOutOfDistribution(reader, i, i + 1),
+        };
     }
 }

@@ -68,6 +68,26 @@ public sealed class VigieMetrics
             "vigie_feature_drift_psi",
             "Population Stability Index of each input feature over the sliding window of recent predictions against the training distribution. Above 0.1 is a moderate shift, above 0.2 a significant one.",
             ["feature"]);
+        DriftWindow = factory.CreateGauge(
+            "vigie_drift_window_predictions",
+            "Predictions in this instance's sliding window of recent predictions (Honesty:DriftWindowSize). The drift indices and the estimated accuracy are published only once it reaches vigie_drift_window_minimum_predictions: below that the dashboard says there is not enough data yet.");
+        DriftWindowMinimum = factory.CreateGauge(
+            "vigie_drift_window_minimum_predictions",
+            "Predictions the drift window must hold before the drift indices mean anything (Honesty:DriftMinimumSamples); the drift alerts require it, so a small sample never pages anyone.");
+        PredictionDrift = factory.CreateGauge(
+            "vigie_prediction_drift_psi",
+            "Output drift: Population Stability Index of the species mix of the recent predictions against the training data's species mix. Above 0.2 the model answers a population unlike the one it learned from, even when each input looks ordinary.");
+        EstimatedAccuracy = factory.CreateGauge(
+            "vigie_estimated_accuracy_ratio",
+            "Accuracy expected from the confidences of the recent predictions (their mean: confidence-based performance estimation, as NannyML's CBPE), available before feedback arrives. Honest only as far as the model is calibrated: compare vigie_model_calibration_error.");
+        OutOfDistributionPredictions = factory.CreateCounter(
+            "vigie_out_of_distribution_predictions_total",
+            "Stored predictions whose inputs lay beyond the serving version's training range by more than Honesty:OutOfDistributionMargin standard deviations (the model extrapolated; the answer says so), per model version. Divided by vigie_predictions_total it is the share of answers to treat with caution.",
+            ["model_version"]);
+        CalibrationError = factory.CreateGauge(
+            "vigie_model_calibration_error",
+            "Expected calibration error of a model version on feedback (0..1): the prediction-weighted mean gap between confidence and accuracy over confidence tenths. 0 means \"93 % confident\" is right 93 % of the time.",
+            ["model_version"]);
         Feedback = factory.CreateCounter(
             "vigie_feedback_total",
             "True species given as feedback on a stored prediction, by whether the prediction was correct, per model version: live accuracy is correct / (correct + incorrect).",
@@ -211,6 +231,12 @@ public sealed class VigieMetrics
     private Histogram InferenceDuration { get; }
     private Histogram PredictionConfidence { get; }
     private Gauge FeatureDrift { get; }
+    private Gauge DriftWindow { get; }
+    private Gauge DriftWindowMinimum { get; }
+    private Gauge PredictionDrift { get; }
+    private Gauge EstimatedAccuracy { get; }
+    private Counter OutOfDistributionPredictions { get; }
+    private Gauge CalibrationError { get; }
     private Counter Feedback { get; }
     private Counter BatchRows { get; }
     private Histogram DbQueryDuration { get; }
@@ -253,6 +279,7 @@ public sealed class VigieMetrics
         {
             Feedback.WithLabels(outcome, modelVersion);
         }
+        series.OutOfDistribution = OutOfDistributionPredictions.WithLabels(modelVersion);
     }
 
     /// <summary>The outcomes of <c>vigie_model_training_runs_total</c>.</summary>
@@ -335,7 +362,7 @@ public sealed class VigieMetrics
     }
 
     /// <summary>
-    /// Replaces the registry-derived gauges (candidate accuracy, shadow agreement, live accuracy) with
+    /// Replaces the registry-derived gauges (candidate accuracy, shadow agreement, live accuracy, calibration error) with
     /// <paramref name="stats"/>; series of versions no longer published are removed.
     /// </summary>
     public void PublishModelStats(IReadOnlyCollection<ModelStats> stats)
@@ -350,8 +377,14 @@ public sealed class VigieMetrics
             var accuracy = new HashSet<(string, string)>();
             var agreement = new HashSet<string>();
             var live = new HashSet<(string, string)>();
+            var calibration = new HashSet<string>();
             foreach (var s in stats)
             {
+                if (s.CalibrationError is { } ece)
+                {
+                    CalibrationError.WithLabels(s.ModelVersion).Set(ece);
+                    calibration.Add(s.ModelVersion);
+                }
                 if (s.Status is "candidate")
                 {
                     ModelAccuracy.WithLabels(s.ModelVersion, s.Status).Set(s.HeldOutAccuracy);
@@ -385,7 +418,11 @@ public sealed class VigieMetrics
             {
                 ModelLiveAccuracy.RemoveLabelled(version, role);
             }
-            (_publishedAccuracy, _publishedAgreement, _publishedLive) = (accuracy, agreement, live);
+            foreach (var version in _publishedCalibration.Where(k => !calibration.Contains(k)))
+            {
+                CalibrationError.RemoveLabelled(version);
+            }
+            (_publishedAccuracy, _publishedAgreement, _publishedLive, _publishedCalibration) = (accuracy, agreement, live, calibration);
         }
     }
 
@@ -412,6 +449,17 @@ public sealed class VigieMetrics
             : Predictions.WithLabels(species, channel, modelVersion);
         counter.Inc(count);
         (_confidence.GetValueOrDefault(species) ?? PredictionConfidence.WithLabels(species)).Observe(confidence, count);
+    }
+
+    /// <summary><paramref name="count"/> stored predictions of <paramref name="modelVersion"/> flagged out of distribution.</summary>
+    public void RecordOutOfDistribution(string modelVersion, int count = 1)
+    {
+        if (!Enabled || count == 0)
+        {
+            return;
+        }
+        var series = _predictions;
+        (series is not null && series.ModelVersion == modelVersion ? series.OutOfDistribution! : OutOfDistributionPredictions.WithLabels(modelVersion)).Inc(count);
     }
 
     /// <summary>Feedback on a prediction of <paramref name="modelVersion"/>.</summary>
@@ -487,6 +535,34 @@ public sealed class VigieMetrics
         }
     }
 
+    /// <summary>The size of the drift window and the minimum it needs before the indices are published.</summary>
+    public void SetDriftWindow(int predictions, int minimum)
+    {
+        if (Enabled)
+        {
+            DriftWindow.Set(predictions);
+            DriftWindowMinimum.Set(minimum);
+        }
+    }
+
+    /// <summary>The PSI of the predicted species mix against the training mix.</summary>
+    public void SetPredictionDrift(double psi)
+    {
+        if (Enabled)
+        {
+            PredictionDrift.Set(psi);
+        }
+    }
+
+    /// <summary>The accuracy expected from the recent confidences.</summary>
+    public void SetEstimatedAccuracy(double accuracy)
+    {
+        if (Enabled)
+        {
+            EstimatedAccuracy.Set(accuracy);
+        }
+    }
+
     /// <summary>
     /// Runs <paramref name="update"/> right before every scrape of the registry: for gauges that are cheaper to compute
     /// when read than on every event (the drift PSI).
@@ -503,11 +579,13 @@ public sealed class VigieMetrics
     private HashSet<(string, string)> _publishedAccuracy = [];
     private HashSet<string> _publishedAgreement = [];
     private HashSet<(string, string)> _publishedLive = [];
+    private HashSet<string> _publishedCalibration = [];
 
     private sealed class PredictionSeries(string modelVersion)
     {
         public string ModelVersion { get; } = modelVersion;
         public Dictionary<(string Species, string Channel), Counter.Child> Children { get; } = new();
+        public Counter.Child? OutOfDistribution { get; set; }
     }
 }
 
@@ -518,4 +596,5 @@ public sealed class VigieMetrics
 /// <param name="ShadowAgreement">Share of shadow-scored predictions it agreed on, when it was shadowed.</param>
 /// <param name="ServedAccuracy">Accuracy on feedback of the answers it gave, when it has any.</param>
 /// <param name="ShadowAccuracy">Accuracy on feedback of what it answered in shadow, when it has any.</param>
-public sealed record ModelStats(string ModelVersion, string Status, double HeldOutAccuracy, double? ShadowAgreement, double? ServedAccuracy, double? ShadowAccuracy);
+/// <param name="CalibrationError">Expected calibration error of its answers on feedback, when it has any.</param>
+public sealed record ModelStats(string ModelVersion, string Status, double HeldOutAccuracy, double? ShadowAgreement, double? ServedAccuracy, double? ShadowAccuracy, double? CalibrationError = null);

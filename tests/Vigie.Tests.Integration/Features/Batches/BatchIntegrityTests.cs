@@ -136,7 +136,7 @@ public sealed class BatchIntegrityTests
 
         IEnumerable<ScoredLine> Lines()
         {
-            var result = new SpeciesPrediction("Adelie", 0.9, new Dictionary<string, double> { ["Adelie"] = 0.9, ["Chinstrap"] = 0.05, ["Gentoo"] = 0.05 });
+            var result = new SpeciesPrediction("Adelie", 0.9, new Dictionary<string, double> { ["Adelie"] = 0.9, ["Chinstrap"] = 0.05, ["Gentoo"] = 0.05 }, OutOfDistribution.None);
             for (var line = 2; line < 5_002; line++)
             {
                 yield return new ScoredLine(new BatchRow(line, new Measurements(40, 18, 190, 4000), []), result, null);
@@ -164,7 +164,7 @@ public sealed class BatchIntegrityTests
 
         IEnumerable<ScoredLine> Lines()
         {
-            var result = new SpeciesPrediction("Adelie", 0.9, new Dictionary<string, double> { ["Adelie"] = 0.9, ["Chinstrap"] = 0.05, ["Gentoo"] = 0.05 });
+            var result = new SpeciesPrediction("Adelie", 0.9, new Dictionary<string, double> { ["Adelie"] = 0.9, ["Chinstrap"] = 0.05, ["Gentoo"] = 0.05 }, OutOfDistribution.None);
             for (var line = 2; line < 1_000_000; line++)
             {
                 read++;

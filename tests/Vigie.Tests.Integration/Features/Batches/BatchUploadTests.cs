@@ -130,6 +130,35 @@ public sealed class BatchUploadTests
     }
 
     [Test]
+    public async Task Rows_unlike_the_training_data_are_counted_in_the_report_and_flagged_in_the_results_csv()
+    {
+        const string csv = "id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n" +
+                           "typical,39.1,18.7,181,3750\n" +
+                           "unlike,99,39,110,9999\n" +
+                           "heavy,47,15,217,7400\n";
+        using var client = NewClient();
+        using var upload = Upload(csv);
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var report = await ReadJsonAsync(response);
+        var batchId = report.GetProperty("batchId").GetGuid();
+        using var download = await client.GetAsync(new Uri($"/api/batches/{batchId}/results.csv", UriKind.Relative));
+        var lines = (await download.Content.ReadAsStringAsync()).TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        var page = await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(3));
+            Assert.That(report.GetProperty("outOfDistribution").GetInt32(), Is.EqualTo(2));
+            Assert.That(lines[0], Does.EndWith(",prediction_id,model_version,out_of_distribution,ood_score,ood_features"));
+            Assert.That(lines[1], Does.Match(",false,0.000,$"));
+            Assert.That(lines[2], Does.Match(",true,[0-9.]+,bill_length_mm bill_depth_mm flipper_length_mm body_mass_g$"));
+            Assert.That(lines[3], Does.Match(",true,[0-9.]+,body_mass_g$"));
+            Assert.That(page, Does.Contain("data-testid=\"out-of-distribution\">2<"));
+            Assert.That(page, Does.Contain("unlike the birds this model was trained on"));
+        });
+    }
+
+    [Test]
     public async Task The_batch_page_uploads_reports_and_encodes_the_file_name()
     {
         using var client = NewClient();
