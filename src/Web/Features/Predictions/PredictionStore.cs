@@ -13,6 +13,9 @@ public sealed record NewPrediction(Measurements Measurements, SpeciesPrediction 
 /// <summary>A stored batch row with its prediction: its line in the upload and the values of its extra columns.</summary>
 public sealed record StoredBatchPrediction(int Line, string[] ExtraValues, Prediction Prediction);
 
+/// <summary>How many rows of a batch were predicted <see cref="Predicted"/> and labelled <see cref="Label"/> (null: no species label).</summary>
+public sealed record BatchTally(string Predicted, string? Label, int Rows);
+
 /// <summary>
 /// The owner of the <c>predictions</c> table: the only code that names its columns. It reads and writes single
 /// predictions (the grouped insert goes through <see cref="PredictionWriter"/>), streams a batch's rows in through
@@ -67,10 +70,11 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
                 WHERE (@Before::bigint IS NULL OR id < @Before)
                   AND (@Species::text IS NULL OR species = @Species)
                   AND (@Channel::text IS NULL OR channel = @Channel)
+                  AND (@Batch::uuid IS NULL OR batch_id = @Batch)
                 ORDER BY id DESC
                 LIMIT @Take
                 """,
-                new { query.Before, query.Species, query.Channel, Take = take }, cancellationToken), cancellationToken);
+                new { query.Before, query.Species, query.Channel, query.Batch, Take = take }, cancellationToken), cancellationToken);
     }
 
     /// <summary>Records the true species once; returns null when the prediction does not exist, and the stored row otherwise.</summary>
@@ -125,18 +129,39 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         }, cancellationToken);
 
     /// <summary>
+    /// The rows of a batch counted by predicted species and by the species named in its extra column number
+    /// <paramref name="labelColumn"/> (0-based; null when it has none): the label is null where that value is not one of
+    /// <see cref="Species.All"/> (any case, trimmed). A handful of groups, however large the batch.
+    /// </summary>
+    public Task<IReadOnlyList<BatchTally>> TallyBatchAsync(Guid batchId, int? labelColumn, CancellationToken cancellationToken) =>
+        database.RunAsync("get_batch", async connection =>
+        {
+            var rows = await connection.QueryAsync<(string Predicted, string? Label, int Rows)>(new CommandDefinition("""
+                SELECT species, labels.species_label, count(*)::int
+                FROM predictions
+                LEFT JOIN unnest(@names::text[]) AS labels (species_label)
+                  ON lower(labels.species_label) = lower(btrim(batch_extra_values[@position]))
+                WHERE batch_id = @batchId
+                GROUP BY 1, 2
+                """, new { batchId, names = Species.All.ToArray(), position = labelColumn + 1 }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<BatchTally>)rows.Select(r => new BatchTally(r.Predicted, r.Label, r.Rows)).ToList();
+        }, cancellationToken);
+
+    /// <summary>
     /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
     /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
+    /// <paramref name="limit"/> stops after the first rows (null: all of them).
     /// </summary>
-    public Task<int> WriteBatchAsync(Guid batchId, Func<StoredBatchPrediction, Task> write, CancellationToken cancellationToken)
+    public Task<int> WriteBatchAsync(Guid batchId, Func<StoredBatchPrediction, Task> write, CancellationToken cancellationToken, int? limit = null)
     {
         ArgumentNullException.ThrowIfNull(write);
         return database.RunAsync("get_batch", async connection =>
         {
+            // LIMIT NULL is no limit.
             await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition($"""
                 SELECT {Columns}, batch_line, batch_extra_values
-                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line
-                """, new { batchId }, cancellationToken: cancellationToken));
+                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line LIMIT @limit
+                """, new { batchId, limit }, cancellationToken: cancellationToken));
             var line = reader.GetOrdinal("batch_line");
             var extraValues = reader.GetOrdinal("batch_extra_values");
             var rows = 0;
