@@ -132,6 +132,7 @@ public sealed class NativeStack : IAsyncDisposable
         var environment = AppProcessEnvironment(Options.RepositoryRoot, webPort, metricsPort, Database.AppConnectionString, logDirectory, SecretsDirectory);
         environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
         environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
+        environment["Alerts__PrometheusUrl"] = PrometheusUrl.ToString().TrimEnd('/');
         if (Options.FastTimings is not null)
         {
             environment["Database__ProbeIntervalSeconds"] = "0.5";

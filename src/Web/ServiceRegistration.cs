@@ -42,6 +42,8 @@ public static class ServiceRegistration
         services.AddSingleton<AlertStore>();
         services.AddSingleton<AlertInbox>();
         services.AddHostedService<FiringAlertsRefresher>();
+        services.AddValidatedOptions<PendingAlertsOptions>(configuration, "Alerts");
+        services.AddHttpClient<PendingAlerts>();
         return services;
     }
 

@@ -31,7 +31,7 @@ public sealed class BatchPageTests : BrowserTest
 
         await Expect(Page).ToHaveURLAsync(new Regex(@"/Batch\?id=[0-9a-f-]{36}$"));
         var report = Page.GetByTestId("batch-report");
-        await Expect(report.GetByRole(AriaRole.Heading)).ToContainTextAsync("penguins.csv");
+        await Expect(report.GetByRole(AriaRole.Heading, new() { Level = 2 })).ToContainTextAsync("penguins.csv");
         await Expect(Page.GetByTestId("accepted")).ToHaveTextAsync("2");
         await Expect(Page.GetByTestId("rejected")).ToHaveTextAsync("2");
         var rows = Page.GetByTestId("rejections").Locator("tbody tr");
