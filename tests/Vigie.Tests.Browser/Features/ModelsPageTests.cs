@@ -44,6 +44,10 @@ public sealed class ModelsPageTests : BrowserTest
         await Expect(Page.GetByTestId("active-version")).ToHaveTextAsync(active);
         await Expect(Button("Promote")).ToHaveCountAsync(0);
 
+        // The token field is styled as the other fields, not the browser's default box.
+        var style = await Field("Admin token").EvaluateAsync<string>("e => { const s = getComputedStyle(e); return s.borderRadius + ' ' + s.minHeight; }");
+        Assert.That(style, Is.EqualTo("8px 44px"), "the token field's border radius and height");
+
         // A wrong token first: refused on the page, with the reason beside the field.
         Problems.Allow(401);
         await Field("Admin token").FillAsync("not-it");

@@ -47,9 +47,10 @@ public sealed class ErrorModel : PageModel
     private static (string Title, string Detail) NotFound(IStatusCodeReExecuteFeature? original)
     {
         var path = original?.OriginalPath ?? string.Empty;
-        if (path.StartsWith("/Predictions/", StringComparison.OrdinalIgnoreCase))
+        if (path.StartsWith("/Predictions/", StringComparison.OrdinalIgnoreCase)
+            && long.TryParse(path["/Predictions/".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
         {
-            return ("Prediction not found", $"There is no prediction #{path["/Predictions/".Length..]}: check the number, or find it in the history.");
+            return ("Prediction not found", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"There is no prediction #{id}: check the number, or find it in the history."));
         }
         if (path.Equals("/Batch", StringComparison.OrdinalIgnoreCase) && original?.OriginalQueryString is { Length: > 0 })
         {
