@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.Playwright;
 using Vigie.Stack;
 using Vigie.Testing;
@@ -39,12 +38,8 @@ public sealed class AlertsPageTests : BrowserTest
             Path.Combine(directory, "prometheus.log"));
         await WaitUntilPendingAsync(prometheusUrl);
 
-        await using var factory = new VigieAppFactory(BrowserSession.Database.ConnectionString, new Dictionary<string, string> { ["Alerts:PrometheusUrl"] = prometheusUrl });
-        var appPort = FreePort.Next();
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, appPort));
-        factory.StartServer();
-        await factory.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
-        await UseAppAsync(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}"));
+        await using var app = await KestrelApp.StartAsync(BrowserSession.Database.ConnectionString, new Dictionary<string, string> { ["Alerts:PrometheusUrl"] = prometheusUrl });
+        await UseAppAsync(app.BaseUrl);
 
         await OpenAsync("/Alerts");
         var pending = Page.GetByTestId("pending-alerts");
