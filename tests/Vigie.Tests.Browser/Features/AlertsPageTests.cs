@@ -33,23 +33,31 @@ public sealed class AlertsPageTests : BrowserTest
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n");
         var port = FreePort.Next();
         var prometheusUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
-        using var prometheus = ManagedProcess.Start("prometheus", prometheusPath!,
+        var prometheus = ManagedProcess.Start("prometheus", prometheusPath!,
             [$"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "data")}", $"--web.listen-address=127.0.0.1:{port}"],
             Path.Combine(directory, "prometheus.log"));
-        await WaitUntilPendingAsync(prometheusUrl);
+        try
+        {
+            await WaitUntilPendingAsync(prometheusUrl);
 
-        await using var app = await KestrelApp.StartAsync(BrowserSession.Database.ConnectionString, new Dictionary<string, string> { ["Alerts:PrometheusUrl"] = prometheusUrl });
-        await UseAppAsync(app.BaseUrl);
+            await using var app = await KestrelApp.StartAsync(BrowserSession.Database.ConnectionString, new Dictionary<string, string> { ["Alerts:PrometheusUrl"] = prometheusUrl });
+            await UseAppAsync(app.BaseUrl);
 
-        await OpenAsync("/Alerts");
-        var pending = Page.GetByTestId("pending-alerts");
-        await Expect(pending.GetByRole(AriaRole.Heading)).ToHaveTextAsync("Pending (1)");
-        var alert = pending.GetByTestId("pending-alert");
-        await Expect(alert).ToHaveAttributeAsync("data-alertname", "VigieBrowserPending");
-        await Expect(alert).ToContainTextAsync("pending");
-        await Expect(alert).ToContainTextAsync("A condition that holds, not yet for an hour");
-        await Expect(Page.GetByTestId("firing-alerts").GetByTestId("firing-alert").Filter(new() { HasText = "VigieBrowserPending" })).ToHaveCountAsync(0);
-        await Screenshots.CaptureAsync(Page, "alerts-pending");
+            await OpenAsync("/Alerts");
+            var pending = Page.GetByTestId("pending-alerts");
+            await Expect(pending.GetByRole(AriaRole.Heading)).ToHaveTextAsync("Pending (1)");
+            var alert = pending.GetByTestId("pending-alert");
+            await Expect(alert).ToHaveAttributeAsync("data-alertname", "VigieBrowserPending");
+            await Expect(alert).ToContainTextAsync("pending");
+            await Expect(alert).ToContainTextAsync("A condition that holds, not yet for an hour");
+            await Expect(Page.GetByTestId("firing-alerts").GetByTestId("firing-alert").Filter(new() { HasText = "VigieBrowserPending" })).ToHaveCountAsync(0);
+            await Screenshots.CaptureAsync(Page, "alerts-pending");
+        }
+        finally
+        {
+            prometheus.Dispose();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Test]
