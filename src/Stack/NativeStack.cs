@@ -178,6 +178,7 @@ public sealed class NativeStack : IAsyncDisposable
         environment["Links__Grafana"] = GrafanaUrl.ToString().TrimEnd('/');
         environment["Links__GrafanaInstalled"] = HasGrafana ? "true" : "false";
         environment["Links__Prometheus"] = PrometheusUrl.ToString().TrimEnd('/');
+        environment["Alerts__PrometheusUrl"] = PrometheusUrl.ToString().TrimEnd('/');
         if (Options.FastTimings is not null)
         {
             environment["Database__ProbeIntervalSeconds"] = "0.5";

@@ -47,6 +47,8 @@ public static class ServiceRegistration
         services.AddSingleton<AlertInbox>();
         services.AddHostedService<FiringAlertsRefresher>();
         services.AddSingleton(_ => RunbookDocument.Load());
+        services.AddValidatedOptions<PendingAlertsOptions>(configuration, "Alerts");
+        services.AddHttpClient<PendingAlerts>();
         return services;
     }
 

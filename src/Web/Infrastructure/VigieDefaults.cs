@@ -35,6 +35,7 @@ public static class VigieDefaults
         services.AddVigieDatabase(builder.Configuration);
         services.AddVigieProblemDetails();
         services.AddVigieSecurityHeaders();
+        services.AddVigieCompression();
         services.AddVigieRateLimits(builder.Configuration);
         services.AddVigieHealthChecks();
         services.AddRazorPages(options => options.RootDirectory = "/Features");
@@ -51,9 +52,12 @@ public static class VigieDefaults
         // First, so the HTTP metrics and the request-summary line see the status the error handling below answered.
         app.UseRequestOutcomes();
         app.UseLogEventMetrics();
+        // Inside the request outcomes, so what they measure is what went over the wire; before everything that writes
+        // a body (error pages, static files, pages, the API).
+        app.UseResponseCompression();
         app.UseVigieSecurityHeaders();
         app.UseVigieErrorResponses();
-        app.UseStaticFiles();
+        app.UseVigieStaticFiles();
         app.UseKeyRingCheck();
         app.UseRouting();
         // Right after routing: the route template, never the raw path, labels the request.

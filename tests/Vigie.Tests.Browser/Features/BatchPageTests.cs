@@ -31,14 +31,17 @@ public sealed class BatchPageTests : BrowserTest
 
         await Expect(Page).ToHaveURLAsync(new Regex(@"/Batch\?id=[0-9a-f-]{36}$"));
         var report = Page.GetByTestId("batch-report");
-        await Expect(report.GetByRole(AriaRole.Heading)).ToContainTextAsync("penguins.csv");
+        await Expect(report.GetByRole(AriaRole.Heading, new() { Level = 2 })).ToContainTextAsync("penguins.csv");
         await Expect(Page.GetByTestId("accepted")).ToHaveTextAsync("2");
         await Expect(Page.GetByTestId("rejected")).ToHaveTextAsync("2");
         var rows = Page.GetByTestId("rejections").Locator("tbody tr");
         await Expect(rows).ToHaveCountAsync(2);
-        await Expect(rows.Nth(0).Locator("td")).ToHaveTextAsync(["3", "bill_length_mm: 'abc' is not a number."]);
+        await Expect(rows.Nth(0).Locator("td")).ToHaveTextAsync(["3", "bad-1,abc,18.7,181,3750", "bill_length_mm: 'abc' is not a number."]);
         await Expect(rows.Nth(1).Locator("td").Nth(0)).ToHaveTextAsync("5");
-        await Expect(rows.Nth(1).Locator("td").Nth(1)).ToContainTextAsync("Flipper length must be between 100 and 300 mm.");
+        await Expect(rows.Nth(1).Locator("td").Nth(1)).ToHaveTextAsync("bad-2,39.1,18.7,999,3750");
+        await Expect(rows.Nth(1).Locator("td").Nth(2)).ToContainTextAsync("Flipper length must be between 100 and 300 mm.");
+        await Expect(Page.GetByTestId("species-summary").Locator("li")).ToHaveCountAsync(3);
+        await Expect(Page.GetByTestId("first-rows").Locator("tbody tr")).ToHaveCountAsync(2);
         await Screenshots.CaptureAsync(Page, "batch-report");
 
         var download = await Page.RunAndWaitForDownloadAsync(() => Page.GetByTestId("download").ClickAsync());
@@ -100,5 +103,12 @@ public sealed class BatchPageTests : BrowserTest
         await Expect(Page.GetByTestId("accepted")).ToHaveTextAsync("5");
         await Expect(Page.GetByTestId("rejected")).ToHaveTextAsync("0");
         await Expect(Page.GetByTestId("batch-report")).ToContainTextAsync("Every row was accepted.");
+        await Expect(Page.GetByTestId("rejected-tile")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("stat-bad"));
+
+        // The report's history link lists this batch's rows only.
+        await Page.GetByTestId("batch-history").ClickAsync();
+        await Expect(Page.GetByTestId("batch-filter")).ToBeVisibleAsync();
+        await Expect(Page.GetByTestId("history-table").Locator("tbody tr")).ToHaveCountAsync(5);
+        await Screenshots.CaptureAsync(Page, "history-batch");
     }
 }

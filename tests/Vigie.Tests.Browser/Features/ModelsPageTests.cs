@@ -44,14 +44,23 @@ public sealed class ModelsPageTests : BrowserTest
         await Expect(Page.GetByTestId("active-version")).ToHaveTextAsync(active);
         await Expect(Button("Promote")).ToHaveCountAsync(0);
 
+        // The token field is styled as the other fields, not the browser's default box.
+        var style = await Field("Admin token").EvaluateAsync<string>("e => { const s = getComputedStyle(e); return s.borderRadius + ' ' + s.minHeight; }");
+        Assert.That(style, Is.EqualTo("8px 44px"), "the token field's border radius and height");
+
         // A wrong token first: refused on the page, with the reason beside the field.
         Problems.Allow(401);
         await Field("Admin token").FillAsync("not-it");
         await Button("Sign in").ClickAsync();
         await Expect(Page.Locator("#Token-error")).ToHaveTextAsync("That is not the admin token.");
+        await Screenshots.CaptureAsync(Page, "models-token-error");
         await Field("Admin token").FillAsync(AdminToken);
         await Button("Sign in").ClickAsync();
         await Expect(Page.GetByTestId("models-notice")).ToContainTextAsync("Signed in");
+        // Only one version was ever active: nothing to roll back to, so no button offers it.
+        await Expect(Page.GetByTestId("no-rollback")).ToBeVisibleAsync();
+        await Expect(Page.GetByTestId("rollback")).ToHaveCountAsync(0);
+        await Expect(Page.GetByTestId("recall").First).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^recall Adelie \d+\.\d % · Chinstrap \d+\.\d % · Gentoo \d+\.\d %$"));
 
         await Button("Train a candidate").ClickAsync();
         await Expect(Page.GetByTestId("models-notice")).ToContainTextAsync("queued");
@@ -62,6 +71,23 @@ public sealed class ModelsPageTests : BrowserTest
         var candidate = await candidateRow.GetAttributeAsync("data-version");
         await Expect(candidateRow).ToContainTextAsync($"vs");
 
+        // The row's actions are in sight without scrolling the table sideways, at desktop and phone sizes.
+        foreach (var size in new[] { Screenshots.Desktop, Screenshots.Phone })
+        {
+            await Page.SetViewportSizeAsync(size.Width, size.Height);
+            foreach (var name in new[] { "Shadow", "Promote" })
+            {
+                var button = candidateRow.GetByRole(AriaRole.Button, new() { Name = name });
+                await button.ScrollIntoViewIfNeededAsync();
+                var visible = await button.EvaluateAsync<bool>("""
+                    b => { const wrap = b.closest('.table-wrap').getBoundingClientRect(); const r = b.getBoundingClientRect();
+                           return r.left >= wrap.left && r.right <= wrap.right; }
+                    """);
+                Assert.That(visible, Is.True, $"{name} at {size.Width} px lies inside the visible part of the versions table");
+            }
+        }
+        await Page.SetViewportSizeAsync(Screenshots.Desktop.Width, Screenshots.Desktop.Height);
+
         await candidateRow.GetByRole(AriaRole.Button, new() { Name = "Shadow" }).ClickAsync();
         await Expect(Page.GetByTestId("shadow-version")).ToHaveTextAsync(candidate!);
         await Screenshots.CaptureAsync(Page, "models-admin");
@@ -71,7 +97,7 @@ public sealed class ModelsPageTests : BrowserTest
         await Expect(Page.GetByTestId("status-strip")).ToContainTextAsync($"Model {candidate}");
         await Expect(Page.GetByTestId("active-version")).ToHaveTextAsync(candidate!);
 
-        await Button("Roll back").ClickAsync();
+        await Button($"Roll back to {active}").ClickAsync();
         await Expect(Page.GetByTestId("models-notice")).ToContainTextAsync($"Rolled back to model {active}");
         await Expect(Page.GetByTestId("status-strip")).ToContainTextAsync($"Model {active}");
         await Expect(Page.Locator($"tr[data-version='{candidate}']")).ToContainTextAsync("retired");

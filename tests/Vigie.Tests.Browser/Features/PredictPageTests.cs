@@ -60,6 +60,23 @@ public sealed partial class PredictPageTests : BrowserTest
     }
 
     [Test]
+    public async Task One_submit_flags_every_bad_field_not_a_number_out_of_range_and_missing()
+    {
+        await OpenAsync("/");
+        await Field("Bill length").FillAsync("abc");
+        await Field("Bill depth").FillAsync("99");
+        await Field("Body mass").FillAsync("3500");
+        await Button("Predict").ClickAsync();
+
+        await Expect(Page.GetByTestId("error-billLengthMm")).ToBeVisibleAsync();
+        await Expect(Page.GetByTestId("error-billDepthMm")).ToContainTextAsync("between");
+        await Expect(Page.GetByTestId("error-flipperLengthMm")).ToContainTextAsync("required");
+        await Expect(Page.GetByTestId("error-bodyMassG")).ToHaveCountAsync(0);
+        await Expect(Field("Body mass")).ToHaveValueAsync("3500");
+        await Screenshots.CaptureAsync(Page, "predict-every-error");
+    }
+
+    [Test]
     public async Task The_form_can_be_filled_and_submitted_with_the_keyboard_alone_with_a_visible_focus()
     {
         await OpenAsync("/");

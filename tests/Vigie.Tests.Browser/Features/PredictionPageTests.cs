@@ -57,7 +57,7 @@ public sealed class PredictionPageTests : BrowserTest
         Problems.Allow(404);
         await OpenAsync("/Predictions/987654321", expectedStatus: 404);
         var error = Page.GetByTestId("error-page");
-        await Expect(error.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Page not found");
+        await Expect(error.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Prediction not found");
         await Expect(error.GetByRole(AriaRole.Link, new() { Name = "Back to the prediction form" })).ToHaveAttributeAsync("href", "/");
         await Expect(Page.GetByTestId("status-strip")).ToBeVisibleAsync();
         await Screenshots.CaptureAsync(Page, "error-page");

@@ -27,14 +27,19 @@ public sealed class KestrelApp : IAsyncDisposable
 
     public string BaseUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}");
 
-    /// <summary>Starts the app and waits until <c>/health/ready</c> answers (schema migrated, model trained).</summary>
-    public static async Task<KestrelApp> StartAsync(string connectionString)
+    /// <summary>Starts the app (with <paramref name="settings"/> on top of the links) and waits until <c>/health/ready</c> answers (schema migrated, model trained).</summary>
+    public static async Task<KestrelApp> StartAsync(string connectionString, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var factory = new VigieAppFactory(connectionString, new Dictionary<string, string>
+        var all = new Dictionary<string, string>
         {
             ["Links:Grafana"] = GrafanaUrl,
             ["Links:Prometheus"] = PrometheusUrl,
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+        var factory = new VigieAppFactory(connectionString, all);
         var port = FreePort.Next();
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         try

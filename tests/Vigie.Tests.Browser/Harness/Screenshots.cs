@@ -14,7 +14,8 @@ public static class Screenshots
     /// <summary>
     /// Saves <c>&lt;name&gt;-1280x800.png</c> and <c>&lt;name&gt;-390x844.png</c> (what the screen shows) and the same with
     /// <c>-full</c> (the whole page, scrolled), then puts the desktop viewport back. Fails when the page is wider than
-    /// the viewport (a layout that makes a phone scroll sideways).
+    /// the viewport (a layout that makes a phone scroll sideways), or when axe finds a violation at either size: every
+    /// state a test captures (empty, with data, with form errors, database down) is audited at both sizes.
     /// </summary>
     public static async Task CaptureAsync(IPage page, string name)
     {
@@ -25,6 +26,7 @@ public static class Screenshots
             await page.SetViewportSizeAsync(size.Width, size.Height);
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
             Assert.That(overflow, Is.LessThanOrEqualTo(0), $"{name} at {size.Width}x{size.Height} is wider than the screen: it scrolls sideways");
+            await AxeAudit.AssertNoViolationsAsync(page, $"{name} at {size.Width}x{size.Height}");
             foreach (var full in new[] { false, true })
             {
                 await page.ScreenshotAsync(new PageScreenshotOptions

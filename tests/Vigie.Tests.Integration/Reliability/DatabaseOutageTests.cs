@@ -189,6 +189,7 @@ public sealed class DatabaseOutageTests
             Assert.That(page.Body, Does.Contain("Database unavailable"));
             Assert.That(page.Body, Does.Contain("status-strip status-error"));
             Assert.That(page.Body, Does.Contain("The database is unavailable"));
+            Assert.That(page.Body, Does.Contain("cannot be read").And.Not.Contain("nothing was stored"), "a read stored nothing and had nothing to store");
             Assert.That(page.Elapsed, Is.LessThan(ConnectTimeout + Margin));
         });
     }

@@ -56,11 +56,9 @@ internal sealed record RecordedOutcome(IReadOnlyDictionary<string, double> Count
             {
                 var summary = Summaries[0];
                 Assert.That(summary.GetProperty("StatusCode").GetInt32(), Is.EqualTo(status), logged);
-                Assert.That(summary.GetProperty("Route").GetString(), Is.EqualTo(route), logged);
+                // The route asked for, not the error page that answered (one property: "route").
+                Assert.That(summary.GetProperty("route").GetString(), Is.EqualTo(route), logged);
                 Assert.That(summary.GetProperty("Method").GetString(), Is.EqualTo(method), logged);
-                // The endpoint every line of the request names: the one asked for, not the error page that answered.
-                var endpoint = summary.TryGetProperty("route", out var named) ? named.GetString() : null;
-                Assert.That(endpoint ?? string.Empty, Does.Not.Contain("Error"), "the line's endpoint");
             }
         });
     }

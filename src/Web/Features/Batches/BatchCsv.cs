@@ -9,8 +9,8 @@ namespace Vigie.Web.Features.Batches;
 /// <summary>An accepted CSV row: its physical line, its measurements and the values of the extra columns.</summary>
 public sealed record BatchRow(int Line, Measurements Measurements, string[] ExtraValues);
 
-/// <summary>A rejected CSV row and why.</summary>
-public sealed record RowError(int Line, string Message);
+/// <summary>A rejected CSV row, why, and what it held (as uploaded, shortened; null when the line could not be read).</summary>
+public sealed record RowError(int Line, string Message, string? Content = null);
 
 /// <summary>One data line of an upload: the accepted row, or why the line was rejected.</summary>
 public readonly record struct BatchLine(BatchRow? Row, RowError? Error);
@@ -28,6 +28,9 @@ public sealed class BatchCsv : IDisposable
 
     /// <summary>Longest value accepted in an extra column.</summary>
     public const int MaxExtraValueLength = 1000;
+
+    /// <summary>Longest part of a rejected line kept to show beside its reason: enough to recognise the row.</summary>
+    public const int MaxRejectedContentLength = 200;
 
     private static readonly CsvConfiguration ReadConfiguration = new(CultureInfo.InvariantCulture)
     {
@@ -119,7 +122,7 @@ public sealed class BatchCsv : IDisposable
                 yield break;
             }
             var row = ReadRow(line, out var error);
-            yield return row is not null ? new BatchLine(row, null) : new BatchLine(null, new RowError(line, error!));
+            yield return row is not null ? new BatchLine(row, null) : new BatchLine(null, new RowError(line, error!, RawLine()));
         }
     }
 
@@ -190,6 +193,13 @@ public sealed class BatchCsv : IDisposable
         }
         error = null;
         return new BatchRow(line, Measurements.From(values), extras);
+    }
+
+    // The record as it appeared in the file, without its line break, cut to MaxRejectedContentLength.
+    private string RawLine()
+    {
+        var raw = _csv.Parser.RawRecord.TrimEnd('\r', '\n');
+        return raw.Length <= MaxRejectedContentLength ? raw : raw[..MaxRejectedContentLength] + "…";
     }
 
     private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "…";

@@ -120,11 +120,26 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
 
     public Task<BatchSummary?> FindAsync(Guid id, CancellationToken cancellationToken) => store.FindAsync(id, cancellationToken);
 
-    /// <summary>Accepted rows of the batch flagged as unlike the model's training data.</summary>
-    public Task<int> OutOfDistributionAsync(Guid id, CancellationToken cancellationToken) => stored.BatchOutOfDistributionAsync(id, cancellationToken);
-
-    public Task<IReadOnlyList<RowError>> RejectionsAsync(Guid id, CancellationToken cancellationToken) =>
-        store.RejectionsAsync(id, options.MaxStoredRejections, cancellationToken);
+    /// <summary>The report of batch <paramref name="id"/> (null when there is no such batch): the one query behind the page and the API.</summary>
+    public async Task<BatchResultsReport?> ReportAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(id, cancellationToken) is not { } batch)
+        {
+            return null;
+        }
+        var rejections = await store.RejectionsAsync(id, options.MaxStoredRejections, cancellationToken);
+        var labelIndex = BatchResultsReport.LabelColumnIndex(batch.ExtraColumns);
+        var tallies = await stored.TallyBatchAsync(id, labelIndex, cancellationToken);
+        var (species, accuracy) = BatchResultsReport.Summarize(tallies, labelIndex is { } i ? batch.ExtraColumns[i] : null);
+        var outOfDistribution = await stored.BatchOutOfDistributionAsync(id, cancellationToken);
+        var firstRows = new List<StoredBatchPrediction>(BatchResultsReport.FirstRowsShown);
+        await stored.WriteBatchAsync(id, row =>
+        {
+            firstRows.Add(row);
+            return Task.CompletedTask;
+        }, cancellationToken, BatchResultsReport.FirstRowsShown);
+        return new BatchResultsReport(batch, rejections, species, accuracy, outOfDistribution, firstRows);
+    }
 
     /// <summary>
     /// Writes the results CSV of <paramref name="batch"/> to <paramref name="output"/> as its rows come from the
@@ -135,17 +150,9 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
         ArgumentNullException.ThrowIfNull(batch);
         await using var writer = new StreamWriter(output, leaveOpen: true);
         await using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
-        csv.WriteField("line");
-        foreach (var column in batch.ExtraColumns)
+        foreach (var header in ResultColumns(batch.ExtraColumns))
         {
-            csv.WriteField(BatchCsv.NeutralizeFormula(column));
-        }
-        foreach (var header in Measurement.All.Select(m => m.CsvName)
-                     .Concat(["species", "confidence"])
-                     .Concat(Species.All.Select(Species.ProbabilityName))
-                     .Concat(["prediction_id", "model_version", "out_of_distribution", "ood_score", "ood_features"]))
-        {
-            csv.WriteField(header);
+            csv.WriteField(BatchCsv.NeutralizeFormula(header));
         }
         await csv.NextRecordAsync();
         await stored.WriteBatchAsync(batch.Id, async row =>
@@ -177,6 +184,26 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
             await csv.NextRecordAsync();
         }, cancellationToken);
         await csv.FlushAsync();
+    }
+
+    // The results CSV's own columns after the extra ones: the measurements, then the prediction.
+    private static readonly string[] PredictionColumns =
+    [
+        .. Measurement.All.Select(m => m.CsvName), "species", "confidence", .. Species.All.Select(Species.ProbabilityName), "prediction_id", "model_version",
+        "out_of_distribution", "ood_score", "ood_features",
+    ];
+
+    /// <summary>
+    /// The header of the results CSV: the line, the upload's extra columns under their own names, the measurements and
+    /// the prediction. A column of the prediction whose name the upload already uses (its own <c>species</c>, say)
+    /// becomes <c>predicted_&lt;name&gt;</c>, so no two columns share a name and the user's values keep theirs.
+    /// </summary>
+    public static IReadOnlyList<string> ResultColumns(IReadOnlyList<string> extraColumns)
+    {
+        ArgumentNullException.ThrowIfNull(extraColumns);
+        var taken = new HashSet<string>(extraColumns, StringComparer.OrdinalIgnoreCase);
+        string Ours(string name) => taken.Contains(name) ? "predicted_" + name : name;
+        return [Ours("line"), .. extraColumns, .. PredictionColumns.Select(Ours)];
     }
 
     private static string SafeFileName(string? fileName)

@@ -81,7 +81,7 @@ public sealed class BatchStore(VigieDatabase database)
             }
 
             await using (var rejections = await connection.BeginBinaryImportAsync(
-                "COPY batch_rejections (batch_id, line, message) FROM STDIN (FORMAT BINARY)", cancellationToken))
+                "COPY batch_rejections (batch_id, line, message, content) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
                 foreach (var error in storedRejections)
                 {
@@ -89,6 +89,14 @@ public sealed class BatchStore(VigieDatabase database)
                     await rejections.WriteAsync(batch.Id, NpgsqlDbType.Uuid, cancellationToken);
                     await rejections.WriteAsync(error.Line, NpgsqlDbType.Integer, cancellationToken);
                     await rejections.WriteAsync(error.Message, NpgsqlDbType.Text, cancellationToken);
+                    if (error.Content is null)
+                    {
+                        await rejections.WriteNullAsync(cancellationToken);
+                    }
+                    else
+                    {
+                        await rejections.WriteAsync(error.Content, NpgsqlDbType.Text, cancellationToken);
+                    }
                 }
                 await rejections.CompleteAsync(cancellationToken);
             }
@@ -114,7 +122,7 @@ public sealed class BatchStore(VigieDatabase database)
 
     public Task<IReadOnlyList<RowError>> RejectionsAsync(Guid id, int limit, CancellationToken cancellationToken) =>
         database.RunAsync("get_batch", async connection => (IReadOnlyList<RowError>)(await connection.QueryAsync<RowError>(new CommandDefinition(
-            "SELECT line AS Line, message AS Message FROM batch_rejections WHERE batch_id = @id ORDER BY line LIMIT @limit",
+            "SELECT line AS Line, message AS Message, content AS Content FROM batch_rejections WHERE batch_id = @id ORDER BY line LIMIT @limit",
             new { id, limit }, cancellationToken: cancellationToken))).ToList(), cancellationToken);
 
 #pragma warning disable IDE1006, CA1707 // mirrors the column names so Dapper maps them without configuration

@@ -16,16 +16,8 @@ public sealed class UploadModel(BatchService batches) : PageModel
     [BindProperty(SupportsGet = true)]
     public Guid? Id { get; set; }
 
-    public BatchSummary? Batch { get; private set; }
-
-    /// <summary>The stored rejections, the first of the batch in file order.</summary>
-    public IReadOnlyList<RowError> Rejections { get; private set; } = [];
-
-    /// <summary>Accepted rows whose measurements were unlike the model's training data.</summary>
-    public int OutOfDistribution { get; private set; }
-
-    /// <summary>Rejected lines counted but not stored (beyond <c>Batch:MaxStoredRejections</c>).</summary>
-    public int RejectionsOmitted => Batch is null ? 0 : Batch.RejectedRows - Rejections.Count;
+    /// <summary>The report of the batch named by <see cref="Id"/>, when there is one.</summary>
+    public BatchResultsReport? Report { get; private set; }
 
     public int MaxRows => batches.MaxRows;
 
@@ -35,13 +27,11 @@ public sealed class UploadModel(BatchService batches) : PageModel
     {
         if (Id is { } id)
         {
-            Batch = await batches.FindAsync(id, cancellationToken);
-            if (Batch is null)
+            Report = await batches.ReportAsync(id, cancellationToken);
+            if (Report is null)
             {
                 return NotFound();
             }
-            Rejections = await batches.RejectionsAsync(id, cancellationToken);
-            OutOfDistribution = await batches.OutOfDistributionAsync(id, cancellationToken);
         }
         return Page();
     }

@@ -31,7 +31,18 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapVigieHealth(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains(ReadyTag),
+            ResponseWriter = WriteAsync,
+            // Degraded is "not ready yet" here (migrations or the model still loading at start-up): not ready is 503.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
         return app;
     }
 
@@ -84,7 +95,8 @@ public static class HealthEndpoints
                 logger.LogWarning("Readiness: database unreachable: {Reason}", ex.InnerException?.Message);
                 return HealthCheckResult.Unhealthy("database unreachable");
             }
-            return status.Migrated ? HealthCheckResult.Healthy("database reachable and migrated") : HealthCheckResult.Unhealthy("migrations pending");
+            // Migrations still running at start-up are not a failure: Degraded (not ready, logged as a warning, not an error).
+            return status.Migrated ? HealthCheckResult.Healthy("database reachable and migrated") : HealthCheckResult.Degraded("migrations pending");
         }
     }
 
@@ -93,7 +105,8 @@ public static class HealthEndpoints
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(models.Active is { } active
                 ? HealthCheckResult.Healthy($"model {active.Version} loaded")
-                // The active version is loaded from the model registry once the database answers.
-                : HealthCheckResult.Unhealthy("model loading"));
+                // The active version is loaded from the model registry once the database answers: expected at start-up,
+                // so Degraded (not ready, a warning), not Unhealthy (which the health check service logs at ERROR).
+                : HealthCheckResult.Degraded("model loading"));
     }
 }

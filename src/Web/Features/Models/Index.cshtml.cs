@@ -23,6 +23,9 @@ public sealed class IndexModel(ModelLifecycle models, AdminToken admin, SignInTh
 
     public bool IsAdmin { get; private set; }
 
+    /// <summary>Where "Roll back" would go; null when there is nothing to roll back to (the button is then not offered).</summary>
+    public string? RollbackTarget { get; private set; }
+
     [BindProperty]
     public string? Token { get; set; }
 
@@ -134,5 +137,6 @@ public sealed class IndexModel(ModelLifecycle models, AdminToken admin, SignInTh
         IsAdmin = admin.IsValidSession(Request.Cookies[AdminToken.CookieName]);
         Registry = await models.ListAsync(cancellationToken);
         LatestRun = await models.LatestRunAsync(cancellationToken);
+        RollbackTarget = IsAdmin ? await models.RollbackTargetAsync(cancellationToken) : null;
     }
 }

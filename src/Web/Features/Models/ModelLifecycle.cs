@@ -36,6 +36,9 @@ public sealed partial class ModelLifecycle(
     public Task<RegistryChange> RollbackAsync(CancellationToken cancellationToken) =>
         ApplyAsync("rolled back", store.RollbackAsync(cancellationToken), cancellationToken);
 
+    /// <summary>Where a rollback would go now; null when there is nothing to roll back to (so nobody is offered one).</summary>
+    public Task<string?> RollbackTargetAsync(CancellationToken cancellationToken) => store.RollbackTargetAsync(cancellationToken);
+
     public Task<RegistryChange> ShadowAsync(string version, CancellationToken cancellationToken) =>
         IsVersion(version) ? ServableThenAsync(version, "shadowed", () => store.StartShadowAsync(version, cancellationToken), cancellationToken) : NotFound(version);
 

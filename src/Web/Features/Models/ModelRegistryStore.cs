@@ -185,6 +185,17 @@ public sealed class ModelRegistryStore(VigieDatabase database)
             return new RegistryChange.Changed(target, current);
         }, cancellationToken);
 
+    /// <summary>The version a rollback would return to now (null when the active version is the first one, or none is active).</summary>
+    public Task<string?> RollbackTargetAsync(CancellationToken cancellationToken) =>
+        database.RunAsync("read_models", connection => connection.ExecuteScalarAsync<string?>(new CommandDefinition($"""
+            SELECT e.rollback_to FROM model_versions v
+            JOIN LATERAL (
+                SELECT rollback_to FROM model_events
+                WHERE version = v.version AND action IN {ActivationActions}
+                ORDER BY id DESC LIMIT 1) e ON true
+            WHERE v.status = 'active'
+            """, cancellationToken: cancellationToken)), cancellationToken);
+
     /// <summary>Puts the candidate <paramref name="version"/> in shadow (replacing any other shadow) from the next prediction on.</summary>
     public Task<RegistryChange> StartShadowAsync(string version, CancellationToken cancellationToken) =>
         ChangeAsync(async (connection, transaction) =>

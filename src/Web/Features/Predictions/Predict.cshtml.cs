@@ -22,6 +22,9 @@ public sealed class PredictModel(PredictionService predictions) : PageModel
 
     public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)
     {
+        // A value that is not a number fails binding; the other fields are still checked now, so one submit reports
+        // every field's problem (out of range, missing) instead of revealing them one at a time.
+        AddFieldErrors(Input.Validate());
         if (!ModelState.IsValid)
         {
             return Page();
@@ -43,16 +46,27 @@ public sealed class PredictModel(PredictionService predictions) : PageModel
             case PredictionOutcome.Created created:
                 return RedirectToPage("Details", new { id = created.Prediction.Id });
             case PredictionOutcome.Invalid invalid:
-                foreach (var (field, messages) in invalid.Errors)
-                {
-                    foreach (var message in messages)
-                    {
-                        ModelState.AddModelError($"{nameof(Input)}.{Measurement.Named(field)?.PropertyName ?? field}", message);
-                    }
-                }
+                AddFieldErrors(invalid.Errors);
                 return Page();
             default:
                 throw new InvalidOperationException("Unexpected prediction outcome.");
+        }
+    }
+
+    // Beside each field, unless binding already said why its value is unusable (one message per field is enough).
+    private void AddFieldErrors(IReadOnlyDictionary<string, string[]> errors)
+    {
+        foreach (var (field, messages) in errors)
+        {
+            var key = $"{nameof(Input)}.{Measurement.Named(field)?.PropertyName ?? field}";
+            if (ModelState[key] is { Errors.Count: > 0 })
+            {
+                continue;
+            }
+            foreach (var message in messages)
+            {
+                ModelState.AddModelError(key, message);
+            }
         }
     }
 }

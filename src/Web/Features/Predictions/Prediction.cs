@@ -133,13 +133,13 @@ public sealed record OutOfDistributionReport(bool Flagged, double Score, IReadOn
 public sealed record PredictionPage(IReadOnlyList<Prediction> Items, string? NextCursor);
 
 /// <summary>Filters and keyset paging of the prediction list.</summary>
-public sealed record PredictionQuery(int Limit, long? Before, string? Species, string? Channel)
+public sealed record PredictionQuery(int Limit, long? Before, string? Species, string? Channel, Guid? Batch = null)
 {
     public const int DefaultLimit = 25;
     public const int MaxLimit = 200;
 
     /// <summary>Parses the query-string values of <c>GET /api/predictions</c> and the history page.</summary>
-    public static (PredictionQuery? Query, Dictionary<string, string[]> Errors) Parse(string? limit, string? cursor, string? species, string? channel)
+    public static (PredictionQuery? Query, Dictionary<string, string[]> Errors) Parse(string? limit, string? cursor, string? species, string? channel, string? batch = null)
     {
         var errors = new Dictionary<string, string[]>();
         var parsedLimit = DefaultLimit;
@@ -169,6 +169,18 @@ public sealed record PredictionQuery(int Limit, long? Before, string? Species, s
         {
             errors["channel"] = [$"channel must be one of {string.Join(", ", Channels.All)}."];
         }
-        return errors.Count > 0 ? (null, errors) : (new PredictionQuery(parsedLimit, before, normalizedSpecies, normalizedChannel), errors);
+        Guid? batchId = null;
+        if (!string.IsNullOrWhiteSpace(batch))
+        {
+            if (Guid.TryParse(batch, out var parsedBatch))
+            {
+                batchId = parsedBatch;
+            }
+            else
+            {
+                errors["batch"] = ["batch must be the id of a batch upload."];
+            }
+        }
+        return errors.Count > 0 ? (null, errors) : (new PredictionQuery(parsedLimit, before, normalizedSpecies, normalizedChannel, batchId), errors);
     }
 }

@@ -19,6 +19,9 @@ public sealed record RetentionStep(int Deleted, long ContinueAfter, bool Reached
 /// <summary>A stored batch row with its prediction: its line in the upload and the values of its extra columns.</summary>
 public sealed record StoredBatchPrediction(int Line, string[] ExtraValues, Prediction Prediction);
 
+/// <summary>How many rows of a batch were predicted <see cref="Predicted"/> and labelled <see cref="Label"/> (null: no species label).</summary>
+public sealed record BatchTally(string Predicted, string? Label, int Rows);
+
 /// <summary>
 /// The owner of the <c>predictions</c> table: the only code that names its columns. It reads and writes single
 /// predictions (the grouped insert goes through <see cref="PredictionWriter"/>), streams a batch's rows in through
@@ -80,12 +83,12 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
     {
         ArgumentNullException.ThrowIfNull(query);
         return database.RunAsync("list_predictions", async connection => (IReadOnlyList<Prediction>)await ReadAllAsync(connection,
-            ListSql(query), new { Before = query.Channel is null ? query.Before : query.Before ?? long.MaxValue, Take = take }, cancellationToken), cancellationToken);
+            ListSql(query), new { Before = query.Channel is null ? query.Before : query.Before ?? long.MaxValue, query.Batch, Take = take }, cancellationToken), cancellationToken);
     }
 
     /// <summary>
-    /// The statement of <see cref="ListAsync"/> for the filters of <paramref name="query"/> (parameters @Before and
-    /// @Take). Filtered by channel, the page is read from that channel's own index (<c>db/0009</c>), bounded by row
+    /// The statement of <see cref="ListAsync"/> for the filters of <paramref name="query"/> (parameters @Before, @Batch
+    /// and @Take). Filtered by channel, the page is read from that channel's own index (<c>db/0009</c>), bounded by row
     /// comparisons on <c>(channel, id)</c>: only that index can start at the cursor, so the planner cannot pick the
     /// primary key instead, whose walk down from the cursor steps over every row of the other channels in between (the
     /// 100,000 rows of a batch upload for one page of form predictions).
@@ -111,6 +114,10 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         if (query.Species is not null)
         {
             conditions.Add($"species = '{Species.All.Single(s => s == query.Species)}'");
+        }
+        if (query.Batch is not null)
+        {
+            conditions.Add("batch_id = @Batch");
         }
         var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
         return $"SELECT {Columns} FROM predictions {where} ORDER BY {order} LIMIT @Take";
@@ -205,18 +212,39 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
             new { batchId }, cancellationToken: cancellationToken)), cancellationToken);
 
     /// <summary>
+    /// The rows of a batch counted by predicted species and by the species named in its extra column number
+    /// <paramref name="labelColumn"/> (0-based; null when it has none): the label is null where that value is not one of
+    /// <see cref="Species.All"/> (any case, trimmed). A handful of groups, however large the batch.
+    /// </summary>
+    public Task<IReadOnlyList<BatchTally>> TallyBatchAsync(Guid batchId, int? labelColumn, CancellationToken cancellationToken) =>
+        database.RunAsync("get_batch", async connection =>
+        {
+            var rows = await connection.QueryAsync<(string Predicted, string? Label, int Rows)>(new CommandDefinition("""
+                SELECT species, labels.species_label, count(*)::int
+                FROM predictions
+                LEFT JOIN unnest(@names::text[]) AS labels (species_label)
+                  ON lower(labels.species_label) = lower(btrim(batch_extra_values[@position]))
+                WHERE batch_id = @batchId
+                GROUP BY 1, 2
+                """, new { batchId, names = Species.All.ToArray(), position = labelColumn + 1 }, cancellationToken: cancellationToken));
+            return (IReadOnlyList<BatchTally>)rows.Select(r => new BatchTally(r.Predicted, r.Label, r.Rows)).ToList();
+        }, cancellationToken);
+
+    /// <summary>
     /// Hands the batch's stored rows to <paramref name="write"/> in line order, each read from PostgreSQL when the one
     /// before was written: a batch of any size costs one row of memory, however slowly the client takes it.
+    /// <paramref name="limit"/> stops after the first rows (null: all of them).
     /// </summary>
-    public Task<int> WriteBatchAsync(Guid batchId, Func<StoredBatchPrediction, Task> write, CancellationToken cancellationToken)
+    public Task<int> WriteBatchAsync(Guid batchId, Func<StoredBatchPrediction, Task> write, CancellationToken cancellationToken, int? limit = null)
     {
         ArgumentNullException.ThrowIfNull(write);
         return database.RunAsync("get_batch", async connection =>
         {
+            // LIMIT NULL is no limit.
             await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition($"""
                 SELECT {Columns}, batch_line, batch_extra_values
-                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line
-                """, new { batchId }, cancellationToken: cancellationToken));
+                FROM predictions WHERE batch_id = @batchId ORDER BY batch_line LIMIT @limit
+                """, new { batchId, limit }, cancellationToken: cancellationToken));
             var line = reader.GetOrdinal("batch_line");
             var extraValues = reader.GetOrdinal("batch_extra_values");
             var rows = 0;

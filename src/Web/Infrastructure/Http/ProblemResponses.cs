@@ -30,15 +30,26 @@ public static class ProblemResponses
     /// <summary>Exceptions and empty error responses become problem details for the API and an error page for the UI.</summary>
     public static WebApplication UseVigieErrorResponses(this WebApplication app)
     {
-        app.UseExceptionHandler("/Error");
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandlingPath = "/Error",
+            // ApiExceptionHandler below logs every exception once, at the level it deserves (an outage's 503 is a
+            // warning without a stack trace); the middleware's own "unhandled exception" ERROR would repeat it.
+            SuppressDiagnosticsCallback = _ => true,
+        });
         app.UseWhen(IsApiRequest, api => api.UseStatusCodePages());
         app.UseWhen(context => !IsApiRequest(context), ui => ui.UseStatusCodePagesWithReExecute("/Error", "?code={0}"));
         return app;
     }
 
-    /// <summary>Status and message for an exception, shared by the API handler and the error page.</summary>
-    public static (int Status, string Title, string Detail) Describe(Exception exception) => Unwrap(exception) switch
+    /// <summary>
+    /// Status and message for an exception, shared by the API handler and the error page. <paramref name="read"/> says
+    /// the request only read (GET, HEAD): "nothing was stored" would then be beside the point.
+    /// </summary>
+    public static (int Status, string Title, string Detail) Describe(Exception exception, bool read = false) => Unwrap(exception) switch
     {
+        DatabaseUnavailableException when read => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
+            "The database cannot be reached right now, so what this page shows cannot be read. Nothing is lost: try again in a few seconds."),
         DatabaseUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
             "The database cannot be reached right now; nothing was stored. Try again in a few seconds."),
         Vigie.Web.Features.Predictions.PredictionQueueFullException => (StatusCodes.Status503ServiceUnavailable, "Too many predictions waiting",
@@ -67,6 +78,9 @@ public static class ProblemResponses
         return exception;
     }
 
+    /// <summary>True for a method that only reads (GET, HEAD).</summary>
+    public static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+
     private static string ReasonTitle(int status) => status switch
     {
         StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
@@ -82,7 +96,7 @@ public static class ProblemResponses
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
         {
-            var (status, title, detail) = Describe(exception);
+            var (status, title, detail) = Describe(exception, IsRead(httpContext.Request.Method));
             if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
             {
                 logger.LogError(exception, "Unhandled exception on {Path}", httpContext.Features.Get<IExceptionHandlerPathFeature>()?.Path);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.RegularExpressions;
 using static Vigie.Tests.Integration.SharedApp;
 
 namespace Vigie.Tests.Integration.Features.Batches;
@@ -173,9 +174,55 @@ public sealed class BatchUploadTests
             Assert.That(posted.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
             Assert.That(report, Does.Contain("data-testid=\"accepted\">1<"));
             Assert.That(report, Does.Contain("data-testid=\"rejected\">1<"));
-            Assert.That(report, Does.Contain("<td class=\"num\">3</td><td>bill_length_mm: &#x27;abc&#x27; is not a number.</td>"));
+            Assert.That(report, Does.Contain("<td class=\"num\">3</td><td><code>abc,18.7,181,3750</code></td><td>bill_length_mm: &#x27;abc&#x27; is not a number.</td>"));
             Assert.That(report, Does.Not.Contain("<img src=x"));
             Assert.That(report, Does.Contain("&lt;img src=x onerror=alert(1)&gt;.csv"));
+        });
+    }
+
+    [Test]
+    public async Task An_upload_with_its_own_species_column_keeps_it_and_the_report_gives_the_accuracy_against_it()
+    {
+        const string csv = "id,species,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n"
+            + "a,Adelie,39.1,18.7,181,3750\n"
+            + "b,gentoo ,46.1,13.2,211,4500\n"
+            + "c,Gentoo,39.1,18.7,181,3750\n"
+            + "d,unknown,46.1,13.2,211,4500\n";
+        using var client = NewClient();
+        using var upload = Upload(csv);
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var batchId = (await ReadJsonAsync(response)).GetProperty("batchId").GetGuid();
+
+        var results = (await client.GetStringAsync(new Uri($"/api/batches/{batchId}/results.csv", UriKind.Relative))).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var report = await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative));
+        Assert.Multiple(() =>
+        {
+            Assert.That(results[0], Does.StartWith("line,id,species,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,predicted_species,confidence,"));
+            Assert.That(results[0].Split(',').Count(c => c == "species"), Is.EqualTo(1), "one column named species: the upload's");
+            Assert.That(results[1], Does.StartWith("2,a,Adelie,39.1,18.7,181,3750,Adelie,"));
+            Assert.That(results[2], Does.StartWith("3,b,gentoo,46.1,13.2,211,4500,Gentoo,"));
+            // Three rows name a species (any case); two of them match the prediction.
+            Assert.That(report, Does.Contain("data-testid=\"batch-accuracy\""));
+            Assert.That(report, Does.Contain("66.7 %").And.Contain("2 of the 3 rows"));
+            Assert.That(report, Does.Contain($"href=\"/History?batch={batchId}\""));
+        });
+    }
+
+    [Test]
+    public async Task The_batch_report_shows_the_species_summary_the_first_rows_and_a_neutral_tile_when_nothing_was_rejected()
+    {
+        using var client = NewClient();
+        using var upload = Upload("bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n39.1,18.7,181,3750\n46.1,13.2,211,4500\n46.5,17.9,192,3500\n");
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var batchId = (await ReadJsonAsync(response)).GetProperty("batchId").GetGuid();
+        var report = await client.GetStringAsync(new Uri($"/Batch?id={batchId}", UriKind.Relative));
+        var summary = Regex.Match(report, "data-testid=\"species-summary\">(.*?)</ul>", RegexOptions.Singleline).Groups[1].Value;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Regex.Matches(summary, "<li>"), Has.Count.EqualTo(3), "every species, with its count");
+            Assert.That(Regex.Matches(report, "<tr>\\s*<td class=\"num\"><a href=\"/Predictions/\\d+\">\\d</a></td>"), Has.Count.EqualTo(3), "the predicted rows, each linking its prediction");
+            Assert.That(report, Does.Contain("<p class=\"stat\" data-testid=\"rejected-tile\">"), "no red tile for zero rejections");
+            Assert.That(report, Does.Not.Contain("data-testid=\"batch-accuracy\""), "no species column, no accuracy");
         });
     }
 

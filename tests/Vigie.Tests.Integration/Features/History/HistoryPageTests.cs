@@ -35,6 +35,32 @@ public sealed partial class HistoryPageTests
     }
 
     [Test]
+    public async Task History_filtered_by_a_batch_lists_only_that_batchs_rows()
+    {
+        using var client = NewClient();
+        async Task<Guid> UploadAsync(int rows)
+        {
+            using var upload = new MultipartFormDataContent
+            {
+                { new StringContent("bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n" + string.Concat(Enumerable.Repeat("39.1,18.7,181,3750\n", rows))), "file", "rows.csv" },
+            };
+            using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+            return (await ReadJsonAsync(response)).GetProperty("batchId").GetGuid();
+        }
+        var mine = await UploadAsync(3);
+        await UploadAsync(4);
+
+        var page = await client.GetStringAsync(new Uri($"/History?batch={mine}", UriKind.Relative));
+        using var bad = await client.GetAsync(new Uri("/History?batch=nope", UriKind.Relative));
+        Assert.Multiple(() =>
+        {
+            Assert.That(RowIds().Matches(page), Has.Count.EqualTo(3));
+            Assert.That(page, Does.Contain("data-testid=\"batch-filter\"").And.Contain($"href=\"/Batch?id={mine}\""));
+            Assert.That(bad.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        });
+    }
+
+    [Test]
     public async Task An_empty_filter_shows_the_designed_empty_state_and_a_bad_one_a_message()
     {
         using var client = NewClient();

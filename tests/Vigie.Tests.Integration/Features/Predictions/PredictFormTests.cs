@@ -126,7 +126,46 @@ public sealed class PredictFormTests
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(html, Does.Contain("data-testid=\"error-page\""));
-            Assert.That(html, Does.Contain("Page not found"));
+            Assert.That(html, Does.Contain("Prediction not found"));
+            Assert.That(html, Does.Contain("There is no prediction #987654321"));
+        });
+    }
+
+    [Test]
+    public async Task An_unknown_page_says_there_is_nothing_at_the_address_and_does_not_speak_of_predictions()
+    {
+        using var client = NewClient();
+        using var response = await client.GetAsync(new Uri("/no-such-page", UriKind.Relative));
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(html, Does.Contain("Page not found").And.Contain("There is nothing at this address"));
+            Assert.That(html, Does.Not.Contain("prediction may not exist"));
+        });
+    }
+
+    [Test]
+    public async Task One_submit_reports_every_field_error_at_once_not_a_number_out_of_range_and_missing()
+    {
+        using var client = NewClient();
+        var token = await AntiforgeryTokenAsync(client, "/");
+        using var response = await client.PostAsync(new Uri("/", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Input.BillLengthMm"] = "abc",
+            ["Input.BillDepthMm"] = "99",
+            ["Input.FlipperLengthMm"] = "",
+            ["Input.BodyMassG"] = "3500",
+            ["__RequestVerificationToken"] = token,
+        }));
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(html, Does.Contain("data-testid=\"error-billLengthMm\""));
+            Assert.That(html, Does.Contain("data-testid=\"error-billDepthMm\""), "out of range, on the same submit");
+            Assert.That(html, Does.Contain("data-testid=\"error-flipperLengthMm\""), "missing, on the same submit");
+            Assert.That(html, Does.Not.Contain("data-testid=\"error-bodyMassG\""));
+            Assert.That(html, Does.Contain("3 values need correcting"));
         });
     }
 }

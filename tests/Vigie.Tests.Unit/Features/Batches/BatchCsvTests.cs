@@ -58,6 +58,18 @@ public sealed class BatchCsvTests
     }
 
     [Test]
+    public void A_rejected_line_carries_what_it_held_as_uploaded_shortened_when_long()
+    {
+        var note = new string('x', 300);
+        var parsed = Parse($"{Header},note\r\nabc,18.7,181,3750,\"a, b\"\r\n39.1,18.7,999,3750,{note}\r\n");
+        Assert.Multiple(() =>
+        {
+            Assert.That(parsed.Errors[0].Content, Is.EqualTo("abc,18.7,181,3750,\"a, b\""));
+            Assert.That(parsed.Errors[1].Content, Has.Length.EqualTo(BatchCsv.MaxRejectedContentLength + 1).And.EndWith("…"));
+        });
+    }
+
+    [Test]
     public void Malformed_rows_are_each_reported_by_line_and_the_others_kept()
     {
         var parsed = Parse($"{Header}\n39.1,18.7,181,3750\nabc,18.7,181,3750\n39.1,18.7,,3750\n39.1,18.7,181\n39.1,18.7,181,99999\n39.1,18.7,181,NaN\n40.3,18,195,3250\n");

@@ -63,4 +63,15 @@ public sealed class PredictionRequestTests
             Assert.That(badErrors.Keys, Is.EquivalentTo(new[] { "limit", "cursor", "species", "channel" }));
         });
     }
+
+    [Test]
+    public void List_query_filters_by_a_batch_id_and_rejects_anything_else()
+    {
+        var batch = Guid.CreateVersion7();
+        Assert.Multiple(() =>
+        {
+            Assert.That(PredictionQuery.Parse(null, null, null, null, batch.ToString()).Query?.Batch, Is.EqualTo(batch));
+            Assert.That(PredictionQuery.Parse(null, null, null, null, "not-a-batch").Errors.Keys, Is.EqualTo(new[] { "batch" }));
+        });
+    }
 }

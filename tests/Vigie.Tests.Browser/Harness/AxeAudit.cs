@@ -1,0 +1,22 @@
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+
+namespace Vigie.Tests.Browser.Harness;
+
+/// <summary>
+/// axe-core itself (Deque's engine, the one Lighthouse and pa11y use) on the page as it is now: every rule it runs by
+/// default (WCAG 2.x A and AA, contrast included, and its best practices), and no violation allowed.
+/// </summary>
+public static class AxeAudit
+{
+    public static async Task AssertNoViolationsAsync(IPage page, string where)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var result = await page.RunAxe();
+        var violations = result.Violations
+            .SelectMany(v => v.Nodes.Select(n => $"{v.Id} ({v.Impact}): {v.Help} at {n.Target}: {n.Html}"))
+            .ToList();
+        Assert.That(violations, Is.Empty, $"axe violations on {where}");
+    }
+}
