@@ -24,6 +24,7 @@ public sealed class BatchResultsReportTests
         {
             "line", "id", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "species", "confidence",
             "probability_adelie", "probability_chinstrap", "probability_gentoo", "prediction_id", "model_version",
+            "out_of_distribution", "ood_score", "ood_features",
         }));
     }
 
