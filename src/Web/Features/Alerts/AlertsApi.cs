@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Alerts;
@@ -68,7 +69,9 @@ public static class AlertsApi
         }
         catch (JsonException ex)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: ex.Message);
+            return JsonBodyErrors.FieldErrors(ex, typeof(AlertmanagerPayload)) is { } fieldErrors
+                ? TypedResults.ValidationProblem(fieldErrors)
+                : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: JsonBodyErrors.MalformedTitle, detail: JsonBodyErrors.MalformedDetail(ex));
         }
         var (notifications, errors) = AlertPayloadReader.Read(payload, clock.GetUtcNow());
         if (errors.Count > 0)
