@@ -13,7 +13,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddVigieDefaults();
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
-builder.Services.AddOpenApi();
+builder.Services.AddVigieApiDocument();
 
 var app = builder.Build();
 

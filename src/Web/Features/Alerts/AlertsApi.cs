@@ -13,6 +13,9 @@ public sealed class AlertWebhookToken(IConfiguration configuration)
 {
     public const string ConfigurationKey = "alertmanager_token";
 
+    /// <summary>The security scheme of the webhook in the OpenAPI document.</summary>
+    public const string Scheme = "alertmanagerToken";
+
     private readonly SharedSecret? _expected = SharedSecret.From(configuration[ConfigurationKey]);
 
     public bool IsConfigured => _expected is not null;
@@ -36,7 +39,8 @@ public static class AlertsApi
     {
         var api = app.MapGroup("/api/alerts").WithTags("Alerts");
         api.MapPost("", ReceiveAsync).RequireRateLimiting(ClientRateLimits.Writes).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
-            .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
+            .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.")
+            .RequireBearerToken(AlertWebhookToken.Scheme, "The token Alertmanager presents (secrets/alertmanager_token).");
         api.MapGet("", async (AlertInbox inbox, CancellationToken cancellationToken) => TypedResults.Ok((await inbox.FiringNowAsync(cancellationToken)).Firing))
             .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
         return app;

@@ -1,3 +1,4 @@
+using Vigie.Web.Infrastructure.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Vigie.Web.Infrastructure.Security;
 
@@ -14,9 +15,9 @@ public static class BatchesApi
         app.MapPost("/api/predictions/batch", UploadAsync).WithTags("Predictions").RequireRateLimiting(ClientRateLimits.Uploads).WithName("UploadBatch").DisableAntiforgery()
             .WithSummary("Predicts every row of a CSV upload (multipart field 'file'); 201 with the Location of the batch.");
         app.MapGet("/api/batches/{id:guid}", GetAsync).WithTags("Predictions").WithName("GetBatch")
-            .WithSummary("A stored batch: counts, rejected lines, links to its results CSV and its report page.");
+            .WithSummary("A stored batch: counts, rejected lines, links to its results CSV and its report page.").ProducesProblems(StatusCodes.Status404NotFound);
         app.MapGet("/api/batches/{id:guid}/results.csv", ResultsAsync).WithTags("Predictions").WithName("BatchResults")
-            .WithSummary("The batch's rows with their predictions, as CSV.");
+            .WithSummary("The batch's rows with their predictions, as CSV.").Produces(StatusCodes.Status200OK, contentType: "text/csv").ProducesProblems(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -19,7 +19,7 @@ public static class ModelApi
                     serving.Version, serving.Model.Trainer, serving.Settings, serving.Model.HeldOutAccuracy, serving.DataRows,
                     Species.All, [.. Measurement.All.Select(m => m.FeatureLabel)], drift.Current(), models.Shadow?.Version));
             })
-            .WithTags("Model").WithName("GetModel")
+            .WithTags("Model").WithName("GetModel").Produces<ModelDescription>()
             .WithSummary("The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.");
         return app;
     }

@@ -1,3 +1,4 @@
+using Vigie.Web.Infrastructure.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Infrastructure.Security;
@@ -22,8 +23,9 @@ public static class PredictionsApi
         api.MapPost("", CreateAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.")
             .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
-        api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
+        api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction").WithSummary("One stored prediction.").ProducesProblems(StatusCodes.Status404NotFound);
         api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
             .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         return app;
     }
