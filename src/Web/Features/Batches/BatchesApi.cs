@@ -17,7 +17,7 @@ public static class BatchesApi
         app.MapGet("/api/batches/{id:guid}", GetAsync).WithTags("Predictions").WithName("GetBatch")
             .WithSummary("A stored batch: counts, rejected lines, links to its results CSV and its report page.").ProducesProblems(StatusCodes.Status404NotFound);
         app.MapGet("/api/batches/{id:guid}/results.csv", ResultsAsync).WithTags("Predictions").WithName("BatchResults")
-            .WithSummary("The batch's rows with their predictions, as CSV.").Produces(StatusCodes.Status200OK, contentType: "text/csv").ProducesProblems(StatusCodes.Status404NotFound);
+            .WithSummary("The batch's rows with their predictions, as CSV.").Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesProblems(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -40,7 +40,7 @@ public sealed class PredictionsApiTests
         var location = created.Headers.Location!;
         var stored = await ReadJsonAsync(created);
 
-        var fetched = await client.GetFromJsonAsync<JsonElement>(location, Json);
+        var fetched = await client.GetFromJsonAsync<JsonElement>(location, SharedApp.Json);
         using var missing = await client.GetAsync(new Uri("/api/predictions/987654321", UriKind.Relative));
 
         Assert.Multiple(async () =>
@@ -63,9 +63,9 @@ public sealed class PredictionsApiTests
             using var response = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 46.1 + i / 10.0, billDepthMm = 13.2, flipperLengthMm = 211, bodyMassG = 4500 });
             ids.Add((await ReadJsonAsync(response)).GetProperty("id").GetInt64());
         }
-        var first = await client.GetFromJsonAsync<JsonElement>("/api/predictions?limit=3&channel=api&species=Gentoo", Json);
+        var first = await client.GetFromJsonAsync<JsonElement>("/api/predictions?limit=3&channel=api&species=Gentoo", SharedApp.Json);
         var cursor = first.GetProperty("nextCursor").GetString();
-        var second = await client.GetFromJsonAsync<JsonElement>($"/api/predictions?limit=3&channel=api&species=Gentoo&cursor={cursor}", Json);
+        var second = await client.GetFromJsonAsync<JsonElement>($"/api/predictions?limit=3&channel=api&species=Gentoo&cursor={cursor}", SharedApp.Json);
 
         var firstIds = first.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetInt64()).ToList();
         var secondIds = second.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetInt64()).ToList();
@@ -201,7 +201,7 @@ public sealed class PredictionsApiTests
     public async Task Model_endpoint_describes_the_model_in_service()
     {
         using var client = NewClient();
-        var model = await client.GetFromJsonAsync<JsonElement>("/api/model", Json);
+        var model = await client.GetFromJsonAsync<JsonElement>("/api/model", SharedApp.Json);
         Assert.Multiple(() =>
         {
             Assert.That(model.GetProperty("version").GetString(), Does.Match("^[0-9a-f]{12}$"));
