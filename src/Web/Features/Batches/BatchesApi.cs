@@ -1,4 +1,5 @@
 using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Infrastructure.Idempotency;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Vigie.Web.Infrastructure.Security;
 
@@ -13,7 +14,7 @@ public static class BatchesApi
     public static IEndpointRouteBuilder MapBatchesApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/predictions/batch", UploadAsync).WithTags("Predictions").RequireRateLimiting(ClientRateLimits.Uploads).WithName("UploadBatch").DisableAntiforgery()
-            .WithSummary("Predicts every row of a CSV upload (multipart field 'file'); 201 with the Location of the batch.");
+            .WithSummary("Predicts every row of a CSV upload (multipart field 'file'); 201 with the Location of the batch.").AcceptsIdempotencyKey();
         app.MapGet("/api/batches/{id:guid}", GetAsync).WithTags("Predictions").WithName("GetBatch")
             .WithSummary("A stored batch: counts, rejected lines, links to its results CSV and its report page.").ProducesProblems(StatusCodes.Status404NotFound);
         app.MapGet("/api/batches/{id:guid}/results.csv", ResultsAsync).WithTags("Predictions").WithName("BatchResults")

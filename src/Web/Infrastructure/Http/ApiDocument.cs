@@ -97,10 +97,39 @@ public static class ApiDocument
         {
             operation.Responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ProblemResponse(status, context.Document);
         }
+        if (metadata.OfType<Idempotency.IdempotentMetadata>().Any())
+        {
+            DeclareIdempotencyKey(operation);
+        }
         operation.Security = bearer is null
             ? []
             : [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(bearer.Scheme, context.Document)] = [] }];
         return Task.CompletedTask;
+    }
+
+    private static void DeclareIdempotencyKey(OpenApiOperation operation)
+    {
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = Idempotency.IdempotencyKeys.Header,
+            In = ParameterLocation.Header,
+            Description = "Any unique string (a UUID): a retry with the same key and body within 24 h answers the first answer again " +
+                "(same status, body and Location, with `Idempotency-Replayed: true`) and stores nothing; the same key with another body answers 422.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
+        });
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (status.StartsWith('2') && response is OpenApiResponse success)
+            {
+                success.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                success.Headers[Idempotency.IdempotencyKeys.ReplayedHeader] = new OpenApiHeader
+                {
+                    Description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create("true")] },
+                };
+            }
+        }
     }
 
     private static OpenApiResponse ProblemResponse(int status, OpenApiDocument? document)
