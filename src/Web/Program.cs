@@ -26,7 +26,7 @@ app.MapBatchesApi();
 app.MapModelApi();
 app.MapModelsApi();
 app.MapAlertsApi();
-app.MapOpenApi();
+app.MapVigieApiDocument();
 app.MapRazorPages();
 app.MapBenchEndpoints(app.Configuration);
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 
 namespace Vigie.Web.Infrastructure.Http;
 
@@ -37,6 +38,25 @@ public static class ApiDocument
             options.AddOperationTransformer(DeclareErrorsAndSecurity);
             options.AddDocumentTransformer(DescribeDocument);
         });
+
+    /// <summary>
+    /// Serves the document at <c>/openapi/v1.json</c> and the interactive reference (Scalar, bundled in its package) at
+    /// <c>/scalar/v1</c>: no font, script or telemetry from elsewhere, so it works offline.
+    /// </summary>
+    public static WebApplication MapVigieApiDocument(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.MapScalarApiReference((options, context) =>
+            {
+                options.Title = "Vigie API";
+                options.DefaultFonts = false;
+                options.Telemetry = false;
+                options.Nonce = NetEscapades.AspNetCore.SecurityHeaders.HttpContextExtensions.GetNonce(context);
+                options.HideClientButton = true;
+            })
+            .WithSecurityHeadersPolicy(Security.SecurityHeaders.ApiReferencePolicy);
+        return app;
+    }
 
     private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
