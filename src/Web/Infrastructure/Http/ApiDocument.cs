@@ -69,7 +69,13 @@ public static class ApiDocument
                 "problem+json (`errors` per field for validation, `traceId` to find the log lines); every property of an answer is " +
                 "present, null when it has no value; lists page with `nextCursor`; writes accept an `Idempotency-Key` header; " +
                 "writes are rate-limited per client (429 with `Retry-After`).",
-            License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
+        };
+        document.Tags = new HashSet<OpenApiTag>
+        {
+            new() { Name = "Predictions", Description = "Single predictions, their feedback, and CSV batches of many." },
+            new() { Name = "Model", Description = "The model this instance serves." },
+            new() { Name = "Models", Description = "The model registry: versions, retraining, shadow, promotion and rollback (changes need the admin token)." },
+            new() { Name = "Alerts", Description = "The alert inbox: Alertmanager's webhook (its bearer token) and the alerts firing now." },
         };
         // The generator writes the request's base URL with a trailing slash; paths start with one already.
         foreach (var server in document.Servers ?? [])
