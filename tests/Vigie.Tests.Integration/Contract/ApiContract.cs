@@ -15,7 +15,8 @@ public sealed class ApiContract
     private readonly JsonObject _document;
     private readonly JsonObject _definitions;
     private readonly List<(Regex Path, string Template, int Parameters)> _paths;
-    private readonly Dictionary<string, JsonSchema> _schemas = new(StringComparer.Ordinal);
+    // Shared by the concurrent requests of one test (50 repeats of an Idempotency-Key).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonSchema> _schemas = new(StringComparer.Ordinal);
 
     public ApiContract(string documentJson)
     {
@@ -65,11 +66,7 @@ public sealed class ApiContract
         {
             return [];
         }
-        var key = $"{template} {method} {status} {mediaType}";
-        if (!_schemas.TryGetValue(key, out var schema))
-        {
-            schema = _schemas[key] = Compile(schemaNode);
-        }
+        var schema = _schemas.GetOrAdd($"{template} {method} {status} {mediaType}", _ => Compile(schemaNode));
         using var instance = JsonDocument.Parse(body);
         var result = schema.Evaluate(instance.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         return result.IsValid
