@@ -13,7 +13,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddVigieDefaults();
 builder.Services.AddVigieModel(builder.Configuration);
 builder.Services.AddVigieFeatures(builder.Configuration);
-builder.Services.AddOpenApi();
+builder.Services.AddVigieApiDocument();
 
 var app = builder.Build();
 
@@ -26,7 +26,7 @@ app.MapBatchesApi();
 app.MapModelApi();
 app.MapModelsApi();
 app.MapAlertsApi();
-app.MapOpenApi();
+app.MapVigieApiDocument();
 app.MapRazorPages();
 app.MapBenchEndpoints(app.Configuration);
 

@@ -32,9 +32,19 @@ public sealed partial class SharedApp
         await TestDatabase.StopSharedAsync();
     }
 
-    /// <summary>A client that does not follow redirects, so tests see the 302 of post/redirect/get.</summary>
+    /// <summary>
+    /// A client that does not follow redirects, so tests see the 302 of post/redirect/get, and checks every answer of the
+    /// JSON API against the live OpenAPI document (<see cref="Contract.ContractCheckingHandler"/>).
+    /// </summary>
     public static HttpClient NewClient() =>
-        App.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        App.CreateDefaultClient(new Uri("http://localhost"), new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler(), new Contract.ContractCheckingHandler(() => Document.Value));
+
+    /// <summary>The live OpenAPI document, read once.</summary>
+    private static readonly Lazy<Contract.ApiContract> Document = new(() =>
+    {
+        using var client = App.CreateClient();
+        return new Contract.ApiContract(client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)).GetAwaiter().GetResult());
+    });
 
     public static Task<long> CountAsync(string where = "true") =>
         Database.ScalarAsync<long>($"SELECT count(*) FROM predictions WHERE {where}");

@@ -143,12 +143,13 @@ public static partial class Benchmark
             var instrumentationNs = await InProcessInstrumentationAsync(session, http);
             var scoring = await InProcessScoringAsync(session, http);
             var shadow = await ShadowRoundsAsync(session);
+            var idempotency = await IdempotencyRoundsAsync(session);
             var ingest = await BatchIngest.MeasureAsync(session.Web, options.BatchRows, stack.App.Id, session.Postmaster, stack.Database.AdminConnectionString, console, cancellationToken);
             var (logRun, logLines) = await CheckLogAsync(session, stackOptions.LogDirectory);
             var statusAfter = await StatusCountsAsync(http, instrumented);
             var stored = await CountStoredAsync(stack.Database.AdminConnectionString, cancellationToken);
 
-            var result = new Measured(endpoints, instrumentation, instrumentationNs, scoring, shadow, ingest, logRun, logLines, statusBefore, statusAfter, stored);
+            var result = new Measured(endpoints, instrumentation, instrumentationNs, scoring, shadow, idempotency, ingest, logRun, logLines, statusBefore, statusAfter, stored);
             var (section, ok) = EndpointsReport(session, result);
             sections.Add(section);
             healthy &= ok;
@@ -376,14 +377,14 @@ public static partial class Benchmark
         var (apiRows, batchRows) = m.Stored;
         var batchRowsStored = m.Ingest.RowsStored;
 
-        var allRuns = session.Runs.Concat(m.Instrumentation.All).Concat(m.Shadow.Rounds.All).Append(m.LogRun).ToList();
+        var allRuns = session.Runs.Concat(m.Instrumentation.All).Concat(m.Shadow.Rounds.All).Concat(m.Idempotency.All).Append(m.LogRun).ToList();
         var postRuns = allRuns.Where(r => r.Name.StartsWith("POST", StringComparison.Ordinal)).ToList();
         var acknowledged = postRuns.Sum(r => r.Wrk.Succeeded) + warmUps.Sum(w => w.Succeeded);
         var failures = allRuns.Sum(r => r.Wrk.Failures) + warmUps.Sum(w => w.Failures);
         // wrk ends each run by closing its connections: the requests then in flight are committed but not counted by it.
         var cutOff = apiRows - acknowledged;
 
-        var table = Table(options, session.Runs, m.Endpoints.Load, m.Instrumentation, m.Shadow, m.Ingest, m.Endpoints.PeakRssKb, m.Endpoints.HwmKb, m.Endpoints.Scrapes, m.InstrumentationNs, m.Scoring);
+        var table = Table(options, session.Runs, m.Endpoints.Load, m.Instrumentation, m.Shadow, m.Idempotency, m.Ingest, m.Endpoints.PeakRssKb, m.Endpoints.HwmKb, m.Endpoints.Scrapes, m.InstrumentationNs, m.Scoring);
         var checks = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"- Non-2xx answers: {failures} seen by wrk; the instrumented instances' own `vigie_http_requests_total` (main and twin) counted {(serverNon2xx.Count == 0 ? "none" : string.Join(", ", serverNon2xx.Select(s => $"{s.Count:0} × {s.Status}")))}{(cutOffNon2xx > 0 ? " (requests cut in half when wrk closed its connections at the end of a run, answered to nobody)" : "")}.")
             .AppendLine(CultureInfo.InvariantCulture, $"- Predictions in PostgreSQL: {apiRows:N0} from the API for {acknowledged:N0} acknowledged 201s (+{cutOff} in flight when wrk closed its connections at the end of {postRuns.Count + warmUps.Count} runs, committed but not counted by wrk: at most {options.Connections} a run); {batchRows:N0} batch rows for {batchRowsStored:N0} uploaded.")
@@ -416,7 +417,7 @@ public static partial class Benchmark
     private sealed record EndpointRuns(Run Load, long PeakRssKb, long HwmKb, List<double> Scrapes);
 
     /// <summary>Everything the phases measured, for the report.</summary>
-    private sealed record Measured(EndpointRuns Endpoints, PairedRounds Instrumentation, double InstrumentationNs, ScoringCpu Scoring, ShadowRounds Shadow, BatchIngestResult Ingest,
+    private sealed record Measured(EndpointRuns Endpoints, PairedRounds Instrumentation, double InstrumentationNs, ScoringCpu Scoring, ShadowRounds Shadow, PairedRounds Idempotency, BatchIngestResult Ingest,
         Run LogRun, long LogLines, Dictionary<string, double> StatusBefore, Dictionary<string, double> StatusAfter, (long Api, long Batch) Stored);
 
     /// <summary>
@@ -627,7 +628,43 @@ public static partial class Benchmark
         return new ShadowRounds(rounds, totalMade, totalScored, catchUp);
     }
 
-    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, PairedRounds instrumentation, ShadowRounds shadow, BatchIngestResult ingest, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs, ScoringCpu scoring)
+    /// <summary>
+    /// The cost of <c>Idempotency-Key</c> per prediction, on the main instance: the same load without the header and with
+    /// a new key on every request (each one claimed, run and its answer stored), in ABBA order so that neither always
+    /// runs first. The ratio within the run is the figure: the machine is shared, absolute rates move between runs.
+    /// </summary>
+    private static async Task<PairedRounds> IdempotencyRoundsAsync(Session session)
+    {
+        const string keyed = "post-prediction-idempotent.lua";
+        Task<Run> Measure(string name, string script) =>
+            session.MeasureAsync(name, new Uri(session.Web, "/api/predictions"), script, session.Duration, session.Stack.App.Id);
+        session.Console.WriteLine("Idempotency-Key: with and without the header in turn:");
+        session.WarmUps.Add(await Wrk.RunAsync(new Uri(session.Web, "/api/predictions"), session.Scripts, keyed, session.Options.Threads, session.Options.Connections,
+            TimeSpan.FromSeconds(5), session.CancellationToken));
+        var rounds = new PairedRounds([], []);
+        for (var round = 1; round <= session.Options.OverheadRounds; round++)
+        {
+            Run? with = null, without = null;
+            foreach (var keyedFirst in round % 2 == 1 ? new[] { false, true } : [true, false])
+            {
+                if (keyedFirst)
+                {
+                    with = await Measure($"POST /api/predictions, Idempotency-Key (round {round})", keyed);
+                }
+                else
+                {
+                    without = await Measure($"POST /api/predictions, no key (round {round})", "post-prediction.lua");
+                }
+            }
+            rounds.With.Add(with!);
+            rounds.Without.Add(without!);
+            session.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  round {round}: with a key {with!.Wrk.RequestsPerSecond,7:N0} req/s ({with.AppCpuUsPerRequest:F0} µs/req), without {without!.Wrk.RequestsPerSecond,7:N0} req/s ({without.AppCpuUsPerRequest:F0} µs/req): {rounds.ThroughputCosts[^1]:P1} of throughput"));
+        }
+        return rounds;
+    }
+
+    private static string Table(BenchmarkOptions options, List<Run> runs, Run load, PairedRounds instrumentation, ShadowRounds shadow, PairedRounds idempotency, BatchIngestResult ingest, long peakRssKb, long hwmKb, List<double> scrapes, double instrumentationNs, ScoringCpu scoring)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -660,6 +697,13 @@ public static partial class Benchmark
             string.Create(inv, $"main instance, alternating with the previous row; PostgreSQL {PairedRounds.PgPerRequest(shadowOff):F0} µs/request; other processes took {shadowOff.Average(r => r.OtherShare):P0} of the CPU"),
             "shadow-scoring overhead", "one instance with shadow off and on in turn, in ABBA order",
             string.Create(inv, $"; PostgreSQL CPU per request {shadow.Rounds.PostgresCost:+0.0 %;-0.0 %} (the INSERTs into shadow_predictions)"));
+        idempotency.AppendRows(sb,
+            $"POST /api/predictions with an `Idempotency-Key` ({idempotency.With.Count} × {options.DurationSeconds} s)",
+            string.Create(inv, $"a new key per request: claimed, run, answer stored (two more statements); PostgreSQL {PairedRounds.PgPerRequest(idempotency.With):F0} µs/request"),
+            $"POST /api/predictions without the header ({idempotency.Without.Count} × {options.DurationSeconds} s)",
+            string.Create(inv, $"main instance, alternating with the previous row; PostgreSQL {PairedRounds.PgPerRequest(idempotency.Without):F0} µs/request"),
+            "Idempotency-Key cost per prediction", "one instance with and without the header in turn, in ABBA order",
+            string.Create(inv, $"; PostgreSQL CPU per request {idempotency.PostgresCost:+0.0 %;-0.0 %} (the key's INSERT and UPDATE)"));
         scrapes.Sort();
         sb.AppendLine(string.Create(inv, $"| sidecar /metrics under the POST load ({scrapes.Count} scrapes) | | {Percentile(scrapes, 0.5):F1} ms | {Percentile(scrapes, 0.99):F1} ms | 0 | | max {scrapes[^1]:F1} ms (target < 50 ms) |"));
         var ingested = ingest.RowsPerSecond.Order().ToList();

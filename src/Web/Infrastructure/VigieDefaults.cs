@@ -6,6 +6,7 @@ using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Infrastructure.DataProtection;
 using Vigie.Web.Infrastructure.Hosting;
 using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Infrastructure.Idempotency;
 using Vigie.Web.Infrastructure.Logging;
 using Vigie.Web.Infrastructure.Security;
 using Vigie.Web.Infrastructure.Telemetry;
@@ -37,6 +38,7 @@ public static class VigieDefaults
         services.AddVigieSecurityHeaders();
         services.AddVigieCompression();
         services.AddVigieRateLimits(builder.Configuration);
+        services.AddVigieIdempotency(builder.Configuration);
         services.AddVigieHealthChecks();
         services.AddRazorPages(options => options.RootDirectory = "/Features");
         // After Razor Pages, which registers Data Protection itself: the key ring lives in PostgreSQL, read once migrated.
@@ -63,6 +65,8 @@ public static class VigieDefaults
         // Right after routing: the route template, never the raw path, labels the request.
         app.UseRequestRoutes();
         app.UseVigieRateLimits();
+        // After rate limits (a replay counts as a write) and before the endpoint, whose answer it keeps or replays.
+        app.UseVigieIdempotency();
         app.UseAntiforgery();
         return app;
     }

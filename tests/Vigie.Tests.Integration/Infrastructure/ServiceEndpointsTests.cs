@@ -27,7 +27,7 @@ public sealed class ServiceEndpointsTests
     public async Task The_OpenAPI_document_lists_every_API_route()
     {
         using var client = NewClient();
-        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Json);
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", SharedApp.Json);
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         Assert.That(paths, Is.SupersetOf(new[]
         {

@@ -69,7 +69,7 @@ public sealed partial class HostileInputTests : KestrelAppFixture
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(2));
             Assert.That(report.GetProperty("errors")[0].GetProperty("line").GetInt32(), Is.EqualTo(3), "CRLF counts one line per row");
             Assert.That((string[])columns[0][0]!, Is.EqualTo(new[] { "tag" }), "the BOM is not part of the first column's name");
@@ -104,7 +104,7 @@ public sealed partial class HostileInputTests : KestrelAppFixture
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(2));
             Assert.That(stored.Select(r => (string)r[0]!), Is.EqualTo(new[] { note, "plain" }));
             Assert.That(results[1][1], Is.EqualTo(note), "returned intact in the results CSV");
@@ -135,7 +135,7 @@ public sealed partial class HostileInputTests : KestrelAppFixture
         var (response, report) = await PostBatchAsync(Upload(csv));
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(2));
             Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(1));
             Assert.That(report.GetProperty("errors")[0].GetProperty("message").GetString(), Does.Contain("cannot be read from this line on"));
@@ -223,7 +223,7 @@ public sealed partial class HostileInputTests : KestrelAppFixture
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That(batch[0][0], Is.EqualTo(fileName));
             Assert.That((string[])batch[0][1]!, Is.EqualTo(columns));
             Assert.That((string[])stored[0][0]!, Is.EqualTo(values));

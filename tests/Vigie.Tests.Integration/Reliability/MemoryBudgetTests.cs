@@ -138,7 +138,7 @@ public sealed partial class MemoryBudgetTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), report.ToString());
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), report.ToString());
             Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(MaxRows));
             Assert.That(report.GetProperty("errors").GetArrayLength(), Is.EqualTo(MaxStoredRejections));
             Assert.That(report.GetProperty("rejectionsOmitted").GetInt32(), Is.EqualTo(MaxRows - MaxStoredRejections));
@@ -159,7 +159,7 @@ public sealed partial class MemoryBudgetTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), report.ToString());
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), report.ToString());
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(MaxRows));
             Assert.That(lines, Is.EqualTo(MaxRows + 1), "the header and every row");
         });

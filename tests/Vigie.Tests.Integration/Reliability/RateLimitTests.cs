@@ -81,7 +81,7 @@ public sealed partial class RateLimitTests : KestrelAppFixture
 
         Assert.Multiple(async () =>
         {
-            Assert.That(accepted, Has.All.EqualTo(HttpStatusCode.OK));
+            Assert.That(accepted, Has.All.EqualTo(HttpStatusCode.Created));
             Assert.That(api.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
             Assert.That(api.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
             Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo(429));

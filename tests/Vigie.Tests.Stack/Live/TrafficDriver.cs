@@ -67,7 +67,7 @@ public sealed partial class TrafficDriver(Uri webUrl) : IDisposable
         csv.Append("bad1,abc,18,190,4000\nbad2,40,18,190\n");
         using var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "traffic.csv" } };
         using var batch = await _http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
-        Ensure(batch, HttpStatusCode.OK);
+        Ensure(batch, HttpStatusCode.Created);
 
         // Feedback: right and wrong.
         foreach (var (id, species) in new[] { (ids[0], "Adelie"), (ids[2], "Gentoo"), (ids[1], "Adelie") })

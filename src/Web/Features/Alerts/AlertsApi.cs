@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Vigie.Web.Infrastructure.Http;
 using Vigie.Web.Infrastructure.Security;
 
 namespace Vigie.Web.Features.Alerts;
@@ -11,6 +12,9 @@ namespace Vigie.Web.Features.Alerts;
 public sealed class AlertWebhookToken(IConfiguration configuration)
 {
     public const string ConfigurationKey = "alertmanager_token";
+
+    /// <summary>The security scheme of the webhook in the OpenAPI document.</summary>
+    public const string Scheme = "alertmanagerToken";
 
     private readonly SharedSecret? _expected = SharedSecret.From(configuration[ConfigurationKey]);
 
@@ -35,7 +39,8 @@ public static class AlertsApi
     {
         var api = app.MapGroup("/api/alerts").WithTags("Alerts");
         api.MapPost("", ReceiveAsync).RequireRateLimiting(ClientRateLimits.Writes).DisableAntiforgery().Accepts<AlertmanagerPayload>("application/json")
-            .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.");
+            .WithName("ReceiveAlerts").WithSummary("Alertmanager webhook (payload version 4), authenticated with the bearer token from secrets/alertmanager_token.")
+            .RequireBearerToken(AlertWebhookToken.Scheme, "The token Alertmanager presents (secrets/alertmanager_token).");
         api.MapGet("", async (AlertInbox inbox, CancellationToken cancellationToken) => TypedResults.Ok((await inbox.FiringNowAsync(cancellationToken)).Firing))
             .WithName("FiringAlerts").WithSummary("Alerts firing now, most severe first.");
         return app;
@@ -68,7 +73,9 @@ public static class AlertsApi
         }
         catch (JsonException ex)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: ex.Message);
+            return JsonBodyErrors.FieldErrors(ex, typeof(AlertmanagerPayload)) is { } fieldErrors
+                ? TypedResults.ValidationProblem(fieldErrors)
+                : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: JsonBodyErrors.MalformedTitle, detail: JsonBodyErrors.MalformedDetail(ex));
         }
         var (notifications, errors) = AlertPayloadReader.Read(payload, clock.GetUtcNow());
         if (errors.Count > 0)

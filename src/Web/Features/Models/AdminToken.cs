@@ -16,6 +16,9 @@ public sealed class AdminToken
     /// <summary>Configuration key (and secret file name).</summary>
     public const string Key = "admin_token";
 
+    /// <summary>The security scheme of the model changes in the OpenAPI document.</summary>
+    public const string Scheme = "adminToken";
+
     /// <summary>The Models page's admin cookie: HttpOnly, SameSite=Strict, valid for <see cref="SessionLifetime"/>.</summary>
     public const string CookieName = "vigie_admin";
 

@@ -23,7 +23,7 @@ public static class ModelApi
                     serving.Version, serving.Model.Trainer, serving.Settings, serving.Model.HeldOutAccuracy, serving.DataRows,
                     Species.All, [.. Measurement.All.Select(m => m.FeatureLabel)], window.FeatureDriftPsi, models.Shadow?.Version, window));
             })
-            .WithTags("Model").WithName("GetModel")
+            .WithTags("Model").WithName("GetModel").Produces<ModelDescription>()
             .WithSummary("The model this instance serves: version, trainer, held-out accuracy, training rows, current drift and estimated accuracy (503 until loaded). The registry is /api/models.");
         return app;
     }

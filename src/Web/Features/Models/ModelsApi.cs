@@ -1,3 +1,4 @@
+using Vigie.Web.Infrastructure.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Vigie.Web.Infrastructure.Security;
 
@@ -13,20 +14,26 @@ public static class ModelsApi
     {
         var api = app.MapGroup("/api/models").WithTags("Models");
         api.MapGet("", ListAsync).WithName("ListModels").WithSummary("Every model version, newest first, with lineage, held-out metrics, comparison, live and shadow results.");
-        api.MapGet("/{version}", GetAsync).WithName("GetModelVersion");
-        api.MapGet("/training", LatestRunAsync).WithName("GetLatestTrainingRun").WithSummary("The newest retraining run and its progress.");
-        api.MapGet("/training/{id:long}", RunAsync).WithName("GetTrainingRun");
+        api.MapGet("/{version}", GetAsync).WithName("GetModelVersion").WithSummary("One model version with its lineage and metrics.").ProducesProblems(StatusCodes.Status404NotFound);
+        api.MapGet("/training", LatestRunAsync).WithName("GetLatestTrainingRun").WithSummary("The newest retraining run and its progress.").ProducesProblems(StatusCodes.Status404NotFound);
+        api.MapGet("/training/{id:long}", RunAsync).WithName("GetTrainingRun").WithSummary("One retraining run and its progress.").ProducesProblems(StatusCodes.Status404NotFound);
 
-        var admin = api.MapGroup("").AddEndpointFilter<RequireAdminToken>().RequireRateLimiting(ClientRateLimits.Writes);
+        var admin = api.MapGroup("").AddEndpointFilter<RequireAdminToken>().RequireRateLimiting(ClientRateLimits.Writes)
+            .RequireBearerToken(AdminToken.Scheme, "The admin token (secrets/admin_token) that model changes need.");
         admin.MapPost("/train", TrainAsync).WithName("TrainModel")
-            .WithSummary("Queues a retraining run on the base data plus feedback (202); 409 while one is queued or running.");
+            .WithSummary("Queues a retraining run on the base data plus feedback (202); 409 while one is queued or running.")
+            .ProducesProblems(StatusCodes.Status409Conflict);
         admin.MapPost("/{version}/shadow", ShadowAsync).WithName("ShadowModel")
-            .WithSummary("Puts a candidate in shadow: every prediction is also scored by it, without changing the answer.");
-        admin.MapDelete("/{version}/shadow", StopShadowAsync).WithName("StopShadowModel");
+            .WithSummary("Puts a candidate in shadow: every prediction is also scored by it, without changing the answer.")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        admin.MapDelete("/{version}/shadow", StopShadowAsync).WithName("StopShadowModel").WithSummary("Stops shadowing a candidate.")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         admin.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
-            .WithSummary("Makes a candidate the active version on every instance.");
+            .WithSummary("Makes a candidate the active version on every instance.")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         admin.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
-            .WithSummary("Returns every instance to the version that was active before the current one.");
+            .WithSummary("Returns every instance to the version that was active before the current one.")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return app;
     }
 

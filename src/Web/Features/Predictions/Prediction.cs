@@ -70,7 +70,10 @@ public sealed record PredictionRequest
     public Measurements ToMeasurements() => Measurements.From(m => this[m]!.Value);
 }
 
-/// <summary>A stored prediction, as the API returns it and the pages show it.</summary>
+/// <summary>
+/// A stored prediction, as the API returns it and the pages show it. As every answer of the API, every property is
+/// always present: <see cref="BatchId"/> and <see cref="ActualSpecies"/> are null when there is no batch or no feedback.
+/// </summary>
 public sealed record Prediction(
     long Id,
     double BillLengthMm,
@@ -83,8 +86,8 @@ public sealed record Prediction(
     string Channel,
     string ModelVersion,
     DateTimeOffset CreatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? BatchId,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ActualSpecies)
+    Guid? BatchId,
+    string? ActualSpecies)
 {
     /// <summary>A prediction from its measurements: the JSON keeps one property per measurement, the code reads them through the table.</summary>
     public Prediction(long id, Measurements measurements, string species, double confidence, IReadOnlyDictionary<string, double> probabilities,

@@ -1,3 +1,5 @@
+using Vigie.Web.Infrastructure.Http;
+using Vigie.Web.Infrastructure.Idempotency;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Vigie.Web.Infrastructure.Security;
@@ -19,11 +21,12 @@ public static class PredictionsApi
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapPost("", CreateAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.")
+        api.MapPost("", CreateAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("CreatePrediction").WithSummary("Predicts the species of one penguin and stores the prediction.").AcceptsIdempotencyKey()
             .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         api.MapGet("", ListAsync).WithName("ListPredictions").WithSummary("Stored predictions, newest first, keyset-paged by nextCursor.");
-        api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction");
-        api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).")
+        api.MapGet("/{id:long}", GetAsync).WithName("GetPrediction").WithSummary("One stored prediction.").ProducesProblems(StatusCodes.Status404NotFound);
+        api.MapPost("/{id:long}/feedback", FeedbackAsync).RequireRateLimiting(ClientRateLimits.Writes).WithName("RecordFeedback").WithSummary("Records the true species of a stored prediction (once).").AcceptsIdempotencyKey()
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
             .WithMetadata(new RequestSizeLimitAttribute(MaxJsonBodyBytes));
         return app;
     }

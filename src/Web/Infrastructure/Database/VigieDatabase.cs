@@ -24,7 +24,7 @@ public sealed class VigieDatabase(NpgsqlDataSource dataSource, VigieMetrics metr
     /// whose series exist from the start). A unit test checks it against the names the code uses.
     /// </summary>
     public static readonly IReadOnlyList<string> Operations = ["ping", "insert_prediction", "get_prediction", "list_predictions", "record_feedback", "copy_batch", "get_batch", "insert_alerts", "list_alerts",
-        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats", "data_protection_keys", "delete_expired_predictions"];
+        "read_models", "change_models", "load_model", "training_data", "training_run", "insert_shadow", "model_stats", "data_protection_keys", "delete_expired_predictions", "idempotency_keys"];
 
     public NpgsqlDataSource DataSource { get; } = dataSource;
 

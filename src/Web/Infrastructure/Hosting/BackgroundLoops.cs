@@ -16,7 +16,7 @@ public sealed class BackgroundLoops(VigieMetrics metrics)
     /// exist from the start so an alert sees the first failure). A unit test checks it against the names the loops use.
     /// </summary>
     public static readonly IReadOnlyList<string> Names = ["database_migrator", "database_probe", "alert_refresher", "shadow_scoring",
-        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup", "prediction_retention"];
+        "model_registry_sync", "model_metrics_refresher", "model_training", "key_ring_warmup", "prediction_retention", "idempotency_key_cleanup"];
 
     /// <summary>First wait after a failure; doubled after each failure in a row, up to <see cref="MaxDelay"/>.</summary>
     public static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);

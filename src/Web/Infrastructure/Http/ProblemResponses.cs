@@ -88,9 +88,9 @@ public static class ProblemResponses
         _ => "Bad request",
     };
 
-    // The binder's message names the parameter; the JSON reader's names the path and position of the fault.
+    // The binder's message names the parameter; a JSON body's fault is worded by JsonBodyErrors, without .NET internals.
     private static string Explain(BadHttpRequestException bad) =>
-        bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+        bad.InnerException is System.Text.Json.JsonException json ? JsonBodyErrors.MalformedDetail(json) : bad.Message;
 
     private sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
     {
@@ -115,10 +115,19 @@ public static class ProblemResponses
             {
                 httpContext.Response.Headers.RetryAfter = "5";
             }
+            var traceId = new Dictionary<string, object?> { ["traceId"] = TraceId(httpContext) };
+            if (exception is BadHttpRequestException { InnerException: System.Text.Json.JsonException json })
+            {
+                var bodyType = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+                await (JsonBodyErrors.FieldErrors(json, bodyType) is { } errors
+                    ? TypedResults.ValidationProblem(errors, extensions: traceId)
+                    : (IResult)TypedResults.Problem(detail: JsonBodyErrors.MalformedDetail(json), statusCode: StatusCodes.Status400BadRequest, title: JsonBodyErrors.MalformedTitle, extensions: traceId))
+                    .ExecuteAsync(httpContext);
+                return true;
+            }
             // Written directly rather than through IProblemDetailsService, whose writers may decline by Accept header:
             // the API answers problem+json whatever the client asked for.
-            await TypedResults.Problem(detail: detail, statusCode: status, title: title,
-                extensions: new Dictionary<string, object?> { ["traceId"] = TraceId(httpContext) }).ExecuteAsync(httpContext);
+            await TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: traceId).ExecuteAsync(httpContext);
             return true;
         }
     }

@@ -14,8 +14,33 @@ namespace Vigie.Web.Infrastructure.Security;
 /// </remarks>
 public static class SecurityHeaders
 {
+    /// <summary>
+    /// The policy of the interactive API reference (Scalar), the one page that runs script: its scripts only from the app
+    /// with this response's nonce, its requests only to the app; styles inline (the reference builds them at run time),
+    /// fonts and images from the app or inline data. Nothing is loaded from elsewhere, so it works offline.
+    /// </summary>
+    public const string ApiReferencePolicy = "api-reference";
+
     public static IServiceCollection AddVigieSecurityHeaders(this IServiceCollection services) =>
-        services.AddSecurityHeaderPolicies(policies => policies.SetDefaultPolicy(headers => headers
+        services.AddSecurityHeaderPolicies(policies => policies
+            .AddPolicy(ApiReferencePolicy, headers => headers
+                .AddDefaultSecurityHeaders()
+                .AddReferrerPolicyNoReferrer()
+                .AddPermissionsPolicyWithDefaultSecureDirectives()
+                .AddContentSecurityPolicy(csp =>
+                {
+                    csp.AddDefaultSrc().None();
+                    csp.AddScriptSrc().Self().WithNonce();
+                    csp.AddStyleSrc().Self().UnsafeInline();
+                    csp.AddImgSrc().Self().Data();
+                    csp.AddFontSrc().Self().Data();
+                    csp.AddConnectSrc().Self();
+                    csp.AddWorkerSrc().Self().Blob();
+                    csp.AddFormAction().Self();
+                    csp.AddBaseUri().Self();
+                    csp.AddFrameAncestors().None();
+                }))
+            .SetDefaultPolicy(headers => headers
             // nosniff, X-Frame-Options DENY, Cross-Origin-Opener-Policy same-origin, no Server header, HSTS over HTTPS.
             .AddDefaultSecurityHeaders()
             .AddReferrerPolicyNoReferrer()

@@ -53,7 +53,7 @@ public sealed class BatchUploadTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), report.ToString());
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), report.ToString());
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(10_000));
             Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(10));
             Assert.That(report.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt32()), Is.EqualTo(badLines));
@@ -61,6 +61,35 @@ public sealed class BatchUploadTests
             Assert.That(await CountAsync($"batch_id = '{batchId}' AND channel = 'batch'"), Is.EqualTo(10_000));
             Assert.That(await CountAsync(), Is.EqualTo(before + 10_000));
             Assert.That(await Database.ScalarAsync<long>($"SELECT count(*) FROM batch_rejections WHERE batch_id = '{batchId}'"), Is.EqualTo(10));
+        });
+    }
+
+    [Test]
+    public async Task An_upload_answers_201_with_the_location_of_the_batch_resource_which_links_its_results_and_page()
+    {
+        using var client = NewClient();
+        using var upload = Upload(Header + "\na,39.1,18.7,181,3750,x\nb,abc,18.7,181,3750,y\n");
+        using var response = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        var batchId = (await ReadJsonAsync(response)).GetProperty("batchId").GetGuid();
+        using var resource = await client.GetAsync(response.Headers.Location);
+        var batch = await ReadJsonAsync(resource);
+        using var results = await client.GetAsync(new Uri(batch.GetProperty("links").GetProperty("results").GetString()!, UriKind.Relative));
+        using var page = await client.GetAsync(new Uri(batch.GetProperty("links").GetProperty("page").GetString()!, UriKind.Relative));
+        using var missing = await client.GetAsync(new Uri($"/api/batches/{Guid.NewGuid()}", UriKind.Relative));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(response.Headers.Location?.ToString(), Is.EqualTo($"/api/batches/{batchId}"));
+            Assert.That(resource.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(batch.GetProperty("id").GetGuid(), Is.EqualTo(batchId));
+            Assert.That(batch.GetProperty("fileName").GetString(), Is.EqualTo("penguins.csv"));
+            Assert.That((batch.GetProperty("accepted").GetInt32(), batch.GetProperty("rejected").GetInt32()), Is.EqualTo((1, 1)));
+            Assert.That(batch.GetProperty("rejections")[0].GetProperty("line").GetInt32(), Is.EqualTo(3));
+            Assert.That(results.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/csv"));
+            Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(missing.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(missing.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
         });
     }
 
@@ -239,7 +268,7 @@ public sealed class BatchUploadTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), report.ToString());
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), report.ToString());
             Assert.That(report.GetProperty("accepted").GetInt32(), Is.EqualTo(1));
             Assert.That(report.GetProperty("rejected").GetInt32(), Is.EqualTo(1_500));
             Assert.That(report.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt32()), Is.EqualTo(Enumerable.Range(3, 1_000)));

@@ -36,7 +36,7 @@ public sealed class ShadowTests
         using (var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "shadow.csv" } })
         using (var batch = await other.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload))
         {
-            Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         }
         var made = await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM predictions WHERE id > {from}");
         await WaitAsync(async () => await lifecycle.ScalarAsync<long>($"SELECT count(*) FROM shadow_predictions WHERE prediction_id > {from}") == made, "every prediction shadow-scored");

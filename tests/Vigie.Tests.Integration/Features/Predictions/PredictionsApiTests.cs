@@ -27,7 +27,7 @@ public sealed class PredictionsApiTests
             Assert.That(body.GetProperty("probabilities").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "Adelie", "Chinstrap", "Gentoo" }));
             Assert.That(body.GetProperty("channel").GetString(), Is.EqualTo("api"));
             Assert.That(body.GetProperty("modelVersion").GetString(), Does.Match("^[0-9a-f]{12}$"));
-            Assert.That(body.TryGetProperty("batchId", out _), Is.False, "batchId is only present for batch predictions");
+            Assert.That(body.GetProperty("batchId").ValueKind, Is.EqualTo(JsonValueKind.Null), "every property is present; batchId is null outside a batch");
             Assert.That(await CountAsync($"id = {id} AND channel = 'api' AND species = 'Adelie'"), Is.EqualTo(1));
         });
     }
@@ -40,7 +40,7 @@ public sealed class PredictionsApiTests
         var location = created.Headers.Location!;
         var stored = await ReadJsonAsync(created);
 
-        var fetched = await client.GetFromJsonAsync<JsonElement>(location, Json);
+        var fetched = await client.GetFromJsonAsync<JsonElement>(location, SharedApp.Json);
         using var missing = await client.GetAsync(new Uri("/api/predictions/987654321", UriKind.Relative));
 
         Assert.Multiple(async () =>
@@ -63,9 +63,9 @@ public sealed class PredictionsApiTests
             using var response = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 46.1 + i / 10.0, billDepthMm = 13.2, flipperLengthMm = 211, bodyMassG = 4500 });
             ids.Add((await ReadJsonAsync(response)).GetProperty("id").GetInt64());
         }
-        var first = await client.GetFromJsonAsync<JsonElement>("/api/predictions?limit=3&channel=api&species=Gentoo", Json);
+        var first = await client.GetFromJsonAsync<JsonElement>("/api/predictions?limit=3&channel=api&species=Gentoo", SharedApp.Json);
         var cursor = first.GetProperty("nextCursor").GetString();
-        var second = await client.GetFromJsonAsync<JsonElement>($"/api/predictions?limit=3&channel=api&species=Gentoo&cursor={cursor}", Json);
+        var second = await client.GetFromJsonAsync<JsonElement>($"/api/predictions?limit=3&channel=api&species=Gentoo&cursor={cursor}", SharedApp.Json);
 
         var firstIds = first.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetInt64()).ToList();
         var secondIds = second.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetInt64()).ToList();
@@ -88,6 +88,40 @@ public sealed class PredictionsApiTests
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EquivalentTo(new[] { "limit", "cursor", "species", "channel" }));
+        });
+    }
+
+    [TestCase("{\"billLengthMm\":\"abc\",\"billDepthMm\":18.7,\"flipperLengthMm\":181,\"bodyMassG\":3750}", "billLengthMm", TestName = "Text for a number")]
+    [TestCase("{\"billLengthMm\":39.1,\"billDepthMm\":true,\"flipperLengthMm\":181,\"bodyMassG\":3750}", "billDepthMm", TestName = "Boolean for a number")]
+    [TestCase("{\"billLengthMm\":39.1,\"billDepthMm\":18.7,\"flipperLengthMm\":{},\"bodyMassG\":3750}", "flipperLengthMm", TestName = "Object for a number")]
+    public async Task A_value_of_the_wrong_type_is_a_field_error_like_the_range_checks(string body, string field)
+    {
+        using var client = NewClient();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync(new Uri("/api/predictions", UriKind.Relative), content);
+        var problem = await ReadJsonAsync(response);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+            Assert.That(problem.GetProperty("errors").GetProperty(field)[0].GetString(), Is.EqualTo($"{field} must be a number."));
+            Assert.That(problem.GetProperty("traceId").GetString(), Is.Not.Empty);
+            Assert.That(problem.ToString(), Does.Not.Contain("Vigie.").And.Not.Contain("LineNumber"));
+        });
+    }
+
+    [Test]
+    public async Task Feedback_with_a_number_for_the_species_is_a_field_error()
+    {
+        using var client = NewClient();
+        using var created = await client.PostAsJsonAsync("/api/predictions", Adelie);
+        using var content = new StringContent("{\"actualSpecies\":42}", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync(new Uri($"{created.Headers.Location}/feedback", UriKind.Relative), content);
+        var problem = await ReadJsonAsync(response);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(problem.GetProperty("errors").GetProperty("actualSpecies")[0].GetString(), Is.EqualTo("actualSpecies must be a string."));
         });
     }
 
@@ -127,6 +161,7 @@ public sealed class PredictionsApiTests
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
             Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo(status));
             Assert.That(problem.GetProperty("title").GetString(), Is.Not.Empty);
+            Assert.That(problem.ToString(), Does.Not.Match("Vigie\\.|System\\.|LineNumber|could not be converted"), "no .NET internals in the answer");
             if (field is not null)
             {
                 var mentioned = problem.TryGetProperty("errors", out var errors)
@@ -166,7 +201,7 @@ public sealed class PredictionsApiTests
     public async Task Model_endpoint_describes_the_model_in_service()
     {
         using var client = NewClient();
-        var model = await client.GetFromJsonAsync<JsonElement>("/api/model", Json);
+        var model = await client.GetFromJsonAsync<JsonElement>("/api/model", SharedApp.Json);
         Assert.Multiple(() =>
         {
             Assert.That(model.GetProperty("version").GetString(), Does.Match("^[0-9a-f]{12}$"));
