@@ -8,18 +8,18 @@ using System;
 namespace Vigie.Client.Models
 {
     /// <summary>
-    /// The answer to an upload whose header was usable: IReadOnlyList&amp;lt;RowError&amp;gt; BatchReport.Errors lists the stored rejections, the first in fileorder; int BatchReport.RejectionsOmitted counts the rejected lines beyond them.
+    /// The answer to an upload whose header was usable.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class BatchReport : IAdditionalDataHolder, IParsable
     {
-        /// <summary>The accepted property</summary>
+        /// <summary>Rows predicted and stored.</summary>
         public int? Accepted { get; set; }
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The batchId property</summary>
+        /// <summary>The batch; its results CSV is `/api/batches/{batchId}/results.csv`.</summary>
         public Guid? BatchId { get; set; }
-        /// <summary>The errors property</summary>
+        /// <summary>The stored rejections, the first in file order.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::Vigie.Client.Models.RowError>? Errors { get; set; }
@@ -27,9 +27,11 @@ namespace Vigie.Client.Models
 #else
         public List<global::Vigie.Client.Models.RowError> Errors { get; set; }
 #endif
-        /// <summary>The rejected property</summary>
+        /// <summary>Accepted rows whose measurements were unlike the model&apos;s training data: their answers deserve caution, and theresults CSV flags each (`out_of_distribution`, `ood_score`, `ood_features`).</summary>
+        public int? OutOfDistribution { get; set; }
+        /// <summary>Rows rejected (malformed or out of range).</summary>
         public int? Rejected { get; set; }
-        /// <summary>The rejectionsOmitted property</summary>
+        /// <summary>Rejected lines beyond those listed.</summary>
         public int? RejectionsOmitted { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::Vigie.Client.Models.BatchReport"/> and sets the default values.
@@ -59,6 +61,7 @@ namespace Vigie.Client.Models
                 { "accepted", n => { Accepted = n.GetIntValue(); } },
                 { "batchId", n => { BatchId = n.GetGuidValue(); } },
                 { "errors", n => { Errors = n.GetCollectionOfObjectValues<global::Vigie.Client.Models.RowError>(global::Vigie.Client.Models.RowError.CreateFromDiscriminatorValue)?.AsList(); } },
+                { "outOfDistribution", n => { OutOfDistribution = n.GetIntValue(); } },
                 { "rejected", n => { Rejected = n.GetIntValue(); } },
                 { "rejectionsOmitted", n => { RejectionsOmitted = n.GetIntValue(); } },
             };
@@ -73,6 +76,7 @@ namespace Vigie.Client.Models
             writer.WriteIntValue("accepted", Accepted);
             writer.WriteGuidValue("batchId", BatchId);
             writer.WriteCollectionOfObjectValues<global::Vigie.Client.Models.RowError>("errors", Errors);
+            writer.WriteIntValue("outOfDistribution", OutOfDistribution);
             writer.WriteIntValue("rejected", Rejected);
             writer.WriteIntValue("rejectionsOmitted", RejectionsOmitted);
             writer.WriteAdditionalData(AdditionalData);

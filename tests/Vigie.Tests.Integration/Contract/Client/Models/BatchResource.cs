@@ -8,13 +8,21 @@ using System;
 namespace Vigie.Client.Models
 {
     /// <summary>
-    /// `GET /api/batches/{id}`, the resource an upload&apos;s `Location` names: the counts, the stored rejections (thefirst in file order; int BatchResource.RejectionsOmitted counts the others) and links to the results and the report page.
+    /// `GET /api/batches/{id}`, the resource an upload&apos;s `Location` names: the counts, the stored rejections (thefirst in file order; int BatchResource.RejectionsOmitted counts the others), the report page&apos;s summary (rows perpredicted species, the accuracy against the upload&apos;s own species column when it has one, the rows unlike thetraining data) and links to the results and the report page.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class BatchResource : IAdditionalDataHolder, IParsable
     {
         /// <summary>The accepted property</summary>
         public int? Accepted { get; set; }
+        /// <summary>The accuracy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Vigie.Client.Models.BatchAccuracy? Accuracy { get; set; }
+#nullable restore
+#else
+        public global::Vigie.Client.Models.BatchAccuracy Accuracy { get; set; }
+#endif
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The createdAt property</summary>
@@ -45,6 +53,8 @@ namespace Vigie.Client.Models
 #else
         public string ModelVersion { get; set; }
 #endif
+        /// <summary>The outOfDistribution property</summary>
+        public int? OutOfDistribution { get; set; }
         /// <summary>The rejected property</summary>
         public int? Rejected { get; set; }
         /// <summary>The rejections property</summary>
@@ -57,6 +67,14 @@ namespace Vigie.Client.Models
 #endif
         /// <summary>The rejectionsOmitted property</summary>
         public int? RejectionsOmitted { get; set; }
+        /// <summary>The species property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<global::Vigie.Client.Models.BatchSpeciesCount>? Species { get; set; }
+#nullable restore
+#else
+        public List<global::Vigie.Client.Models.BatchSpeciesCount> Species { get; set; }
+#endif
         /// <summary>
         /// Instantiates a new <see cref="global::Vigie.Client.Models.BatchResource"/> and sets the default values.
         /// </summary>
@@ -83,14 +101,17 @@ namespace Vigie.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "accepted", n => { Accepted = n.GetIntValue(); } },
+                { "accuracy", n => { Accuracy = n.GetObjectValue<global::Vigie.Client.Models.BatchAccuracy>(global::Vigie.Client.Models.BatchAccuracy.CreateFromDiscriminatorValue); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
                 { "fileName", n => { FileName = n.GetStringValue(); } },
                 { "id", n => { Id = n.GetGuidValue(); } },
                 { "links", n => { Links = n.GetObjectValue<global::Vigie.Client.Models.BatchLinks>(global::Vigie.Client.Models.BatchLinks.CreateFromDiscriminatorValue); } },
                 { "modelVersion", n => { ModelVersion = n.GetStringValue(); } },
+                { "outOfDistribution", n => { OutOfDistribution = n.GetIntValue(); } },
                 { "rejected", n => { Rejected = n.GetIntValue(); } },
                 { "rejections", n => { Rejections = n.GetCollectionOfObjectValues<global::Vigie.Client.Models.RowError>(global::Vigie.Client.Models.RowError.CreateFromDiscriminatorValue)?.AsList(); } },
                 { "rejectionsOmitted", n => { RejectionsOmitted = n.GetIntValue(); } },
+                { "species", n => { Species = n.GetCollectionOfObjectValues<global::Vigie.Client.Models.BatchSpeciesCount>(global::Vigie.Client.Models.BatchSpeciesCount.CreateFromDiscriminatorValue)?.AsList(); } },
             };
         }
         /// <summary>
@@ -101,14 +122,17 @@ namespace Vigie.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteIntValue("accepted", Accepted);
+            writer.WriteObjectValue<global::Vigie.Client.Models.BatchAccuracy>("accuracy", Accuracy);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
             writer.WriteStringValue("fileName", FileName);
             writer.WriteGuidValue("id", Id);
             writer.WriteObjectValue<global::Vigie.Client.Models.BatchLinks>("links", Links);
             writer.WriteStringValue("modelVersion", ModelVersion);
+            writer.WriteIntValue("outOfDistribution", OutOfDistribution);
             writer.WriteIntValue("rejected", Rejected);
             writer.WriteCollectionOfObjectValues<global::Vigie.Client.Models.RowError>("rejections", Rejections);
             writer.WriteIntValue("rejectionsOmitted", RejectionsOmitted);
+            writer.WriteCollectionOfObjectValues<global::Vigie.Client.Models.BatchSpeciesCount>("species", Species);
             writer.WriteAdditionalData(AdditionalData);
         }
     }

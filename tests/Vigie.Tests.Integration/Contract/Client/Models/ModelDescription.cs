@@ -8,13 +8,21 @@ using System;
 namespace Vigie.Client.Models
 {
     /// <summary>
-    /// What `GET /api/model` reports about the model this instance serves: `TrainingRows` counts the rows of its data(training and held-out); `ShadowVersion` is the candidate this instance also scores every prediction with.
+    /// What `GET /api/model` reports about the model this instance serves: `TrainingRows` counts the rows of its data(training and held-out); `ShadowVersion` is the candidate this instance also scores every prediction with;`Drift` is this instance&apos;s window of recent predictions (its size, the minimum before any index is computed,feature and species-mix PSI, and the accuracy estimated from confidences); `FeatureDriftPsi` repeats`Drift.FeatureDriftPsi` for clients written before it.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class ModelDescription : IAdditionalDataHolder, IParsable
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>The drift window as `GET /api/model` reports it.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Vigie.Client.Models.DriftSnapshot? Drift { get; set; }
+#nullable restore
+#else
+        public global::Vigie.Client.Models.DriftSnapshot Drift { get; set; }
+#endif
         /// <summary>The featureDriftPsi property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -100,6 +108,7 @@ namespace Vigie.Client.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
+                { "drift", n => { Drift = n.GetObjectValue<global::Vigie.Client.Models.DriftSnapshot>(global::Vigie.Client.Models.DriftSnapshot.CreateFromDiscriminatorValue); } },
                 { "featureDriftPsi", n => { FeatureDriftPsi = n.GetObjectValue<global::Vigie.Client.Models.ModelDescription_featureDriftPsi>(global::Vigie.Client.Models.ModelDescription_featureDriftPsi.CreateFromDiscriminatorValue); } },
                 { "features", n => { Features = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "heldOutAccuracy", n => { HeldOutAccuracy = n.GetDoubleValue(); } },
@@ -118,6 +127,7 @@ namespace Vigie.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+            writer.WriteObjectValue<global::Vigie.Client.Models.DriftSnapshot>("drift", Drift);
             writer.WriteObjectValue<global::Vigie.Client.Models.ModelDescription_featureDriftPsi>("featureDriftPsi", FeatureDriftPsi);
             writer.WriteCollectionOfPrimitiveValues<string>("features", Features);
             writer.WriteDoubleValue("heldOutAccuracy", HeldOutAccuracy);

@@ -17,6 +17,14 @@ namespace Vigie.Client.Models
         public double? Accuracy { get; set; }
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>The calibration property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Vigie.Client.Models.Calibration? Calibration { get; set; }
+#nullable restore
+#else
+        public global::Vigie.Client.Models.Calibration Calibration { get; set; }
+#endif
         /// <summary>Counts by actual (row) and predicted (column) species, both in IReadOnlyList&amp;lt;string&amp;gt; ModelEvaluation.Labels order.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -71,6 +79,7 @@ namespace Vigie.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "accuracy", n => { Accuracy = n.GetDoubleValue(); } },
+                { "calibration", n => { Calibration = n.GetObjectValue<global::Vigie.Client.Models.Calibration>(global::Vigie.Client.Models.Calibration.CreateFromDiscriminatorValue); } },
                 { "confusion", n => { Confusion = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "labels", n => { Labels = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "macroF1", n => { MacroF1 = n.GetDoubleValue(); } },
@@ -86,6 +95,7 @@ namespace Vigie.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDoubleValue("accuracy", Accuracy);
+            writer.WriteObjectValue<global::Vigie.Client.Models.Calibration>("calibration", Calibration);
             writer.WriteObjectValue<UntypedNode>("confusion", Confusion);
             writer.WriteCollectionOfPrimitiveValues<string>("labels", Labels);
             writer.WriteDoubleValue("macroF1", MacroF1);

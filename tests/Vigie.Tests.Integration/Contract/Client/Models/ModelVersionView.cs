@@ -17,6 +17,14 @@ namespace Vigie.Client.Models
         public DateTimeOffset? ActivatedAt { get; set; }
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>The calibration property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Vigie.Client.Models.Calibration? Calibration { get; set; }
+#nullable restore
+#else
+        public global::Vigie.Client.Models.Calibration Calibration { get; set; }
+#endif
         /// <summary>The comparison property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -131,6 +139,7 @@ namespace Vigie.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "activatedAt", n => { ActivatedAt = n.GetDateTimeOffsetValue(); } },
+                { "calibration", n => { Calibration = n.GetObjectValue<global::Vigie.Client.Models.Calibration>(global::Vigie.Client.Models.Calibration.CreateFromDiscriminatorValue); } },
                 { "comparison", n => { Comparison = n.GetObjectValue<global::Vigie.Client.Models.ModelComparison>(global::Vigie.Client.Models.ModelComparison.CreateFromDiscriminatorValue); } },
                 { "contentSha256", n => { ContentSha256 = n.GetStringValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
@@ -155,6 +164,7 @@ namespace Vigie.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDateTimeOffsetValue("activatedAt", ActivatedAt);
+            writer.WriteObjectValue<global::Vigie.Client.Models.Calibration>("calibration", Calibration);
             writer.WriteObjectValue<global::Vigie.Client.Models.ModelComparison>("comparison", Comparison);
             writer.WriteStringValue("contentSha256", ContentSha256);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);

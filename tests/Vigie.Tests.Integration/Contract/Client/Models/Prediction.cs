@@ -55,6 +55,14 @@ namespace Vigie.Client.Models
 #else
         public string ModelVersion { get; set; }
 #endif
+        /// <summary>The outOfDistribution property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Vigie.Client.Models.OutOfDistributionReport? OutOfDistribution { get; set; }
+#nullable restore
+#else
+        public global::Vigie.Client.Models.OutOfDistributionReport OutOfDistribution { get; set; }
+#endif
         /// <summary>The probabilities property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -107,6 +115,7 @@ namespace Vigie.Client.Models
                 { "flipperLengthMm", n => { FlipperLengthMm = n.GetDoubleValue(); } },
                 { "id", n => { Id = n.GetLongValue(); } },
                 { "modelVersion", n => { ModelVersion = n.GetStringValue(); } },
+                { "outOfDistribution", n => { OutOfDistribution = n.GetObjectValue<global::Vigie.Client.Models.OutOfDistributionReport>(global::Vigie.Client.Models.OutOfDistributionReport.CreateFromDiscriminatorValue); } },
                 { "probabilities", n => { Probabilities = n.GetObjectValue<global::Vigie.Client.Models.Prediction_probabilities>(global::Vigie.Client.Models.Prediction_probabilities.CreateFromDiscriminatorValue); } },
                 { "species", n => { Species = n.GetStringValue(); } },
             };
@@ -129,6 +138,7 @@ namespace Vigie.Client.Models
             writer.WriteDoubleValue("flipperLengthMm", FlipperLengthMm);
             writer.WriteLongValue("id", Id);
             writer.WriteStringValue("modelVersion", ModelVersion);
+            writer.WriteObjectValue<global::Vigie.Client.Models.OutOfDistributionReport>("outOfDistribution", OutOfDistribution);
             writer.WriteObjectValue<global::Vigie.Client.Models.Prediction_probabilities>("probabilities", Probabilities);
             writer.WriteStringValue("species", Species);
             writer.WriteAdditionalData(AdditionalData);

@@ -8,13 +8,21 @@ using System;
 namespace Vigie.Client.Models
 {
     /// <summary>
-    /// A rejected CSV row and why.
+    /// A rejected CSV row, why, and what it held (as uploaded, shortened; null when the line could not be read).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class RowError : IAdditionalDataHolder, IParsable
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>The content property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? Content { get; set; }
+#nullable restore
+#else
+        public string Content { get; set; }
+#endif
         /// <summary>The line property</summary>
         public int? Line { get; set; }
         /// <summary>The message property</summary>
@@ -50,6 +58,7 @@ namespace Vigie.Client.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
+                { "content", n => { Content = n.GetStringValue(); } },
                 { "line", n => { Line = n.GetIntValue(); } },
                 { "message", n => { Message = n.GetStringValue(); } },
             };
@@ -61,6 +70,7 @@ namespace Vigie.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+            writer.WriteStringValue("content", Content);
             writer.WriteIntValue("line", Line);
             writer.WriteStringValue("message", Message);
             writer.WriteAdditionalData(AdditionalData);

@@ -34,7 +34,7 @@ namespace Vigie.Client.Api.Model
         {
         }
         /// <summary>
-        /// The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.
+        /// The model this instance serves: version, trainer, held-out accuracy, training rows, current drift and estimated accuracy (503 until loaded). The registry is /api/models.
         /// </summary>
         /// <returns>A <see cref="global::Vigie.Client.Models.ModelDescription"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -57,7 +57,7 @@ namespace Vigie.Client.Api.Model
             return await RequestAdapter.SendAsync<global::Vigie.Client.Models.ModelDescription>(requestInfo, global::Vigie.Client.Models.ModelDescription.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The model this instance serves: version, trainer, held-out accuracy, training rows and current drift (503 until loaded). The registry is /api/models.
+        /// The model this instance serves: version, trainer, held-out accuracy, training rows, current drift and estimated accuracy (503 until loaded). The registry is /api/models.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
