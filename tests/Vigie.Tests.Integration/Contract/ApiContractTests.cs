@@ -9,7 +9,7 @@ public sealed class ApiContractTests
     private const string StoredPrediction = """
         {"id":1,"billLengthMm":39.1,"billDepthMm":18.7,"flipperLengthMm":181,"bodyMassG":3750,"species":"Adelie","confidence":0.9,
          "probabilities":{"Adelie":0.9,"Chinstrap":0.05,"Gentoo":0.05},"channel":"api","modelVersion":"abc","createdAt":"2026-12-01T00:00:00Z",
-         "batchId":null,"actualSpecies":null}
+         "batchId":null,"actualSpecies":null,"outOfDistribution":null}
         """;
 
     private static async Task<(ApiContract Contract, JsonElement Document)> LiveAsync()

@@ -69,13 +69,13 @@ public sealed class GeneratedClientTests
     {
         var sent = """{"id":1,"species":"Adelie","extra":true}""";
         var declaredButMissing = new Prediction { Id = 1, Species = "Adelie" };
-        var knownOnly = new RowError { Line = 2, Message = "x" };
+        var knownOnly = new RowError { Line = 2, Message = "x", Content = "abc,1,1,1" };
         var wrongType = """{"line":"two","message":"x"}""";
         Assert.Multiple(() =>
         {
             Assert.That(AnswerLog.Differences(declaredButMissing, JsonDocument.Parse(sent).RootElement, "$"), Has.Some.Contains("declares billLengthMm"));
             Assert.That(AnswerLog.Differences(declaredButMissing, JsonDocument.Parse(sent).RootElement, "$"), Has.Some.Contains("extra"));
-            Assert.That(AnswerLog.Differences(knownOnly, JsonDocument.Parse("""{"line":2,"message":"x"}""").RootElement, "$"), Is.Empty);
+            Assert.That(AnswerLog.Differences(knownOnly, JsonDocument.Parse("""{"line":2,"message":"x","content":"abc,1,1,1"}""").RootElement, "$"), Is.Empty);
             Assert.That(AnswerLog.Differences(new RowError { Message = "x" }, JsonDocument.Parse(wrongType).RootElement, "$"), Has.Some.Contains("line"));
         });
     }

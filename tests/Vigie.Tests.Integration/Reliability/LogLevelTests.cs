@@ -31,7 +31,7 @@ public sealed class LogLevelTests
             { new ByteArrayContent(Encoding.UTF8.GetBytes("bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,species\n39.1,18.7,181,3750,Adelie\nabc,1,1,1,Gentoo\n")), "file", "walk.csv" },
         };
         using var batch = await client.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
-        Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         var batchId = (await batch.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("batchId").GetGuid();
         foreach (var (path, status) in new[]
         {
