@@ -26,7 +26,8 @@ public sealed class ApiReferencePageTests : BrowserTest
         await OpenAsync("/scalar/v1");
         await Expect(Page.GetByRole(Microsoft.Playwright.AriaRole.Heading, new() { Name = "Vigie API" }).First).ToBeVisibleAsync();
         await Expect(Page.GetByText("Predicts the species of one penguin and stores the prediction.").First).ToBeVisibleAsync();
-        await Screenshots.CaptureAsync(Page, "api-reference");
+        // Scalar's own toolbar is a <header role="toolbar"> (axe: aria-allowed-role, minor): its markup, not the app's.
+        await Screenshots.CaptureAsync(Page, "api-reference", ["aria-allowed-role"]);
 
         Assert.That(elsewhere, Is.Empty, "every request of the API reference goes to the app");
     }

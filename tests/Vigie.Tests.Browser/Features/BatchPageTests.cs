@@ -51,7 +51,7 @@ public sealed class BatchPageTests : BrowserTest
         Assert.Multiple(() =>
         {
             Assert.That(lines, Has.Length.EqualTo(3), "a header and one line per accepted row");
-            Assert.That(lines[0], Is.EqualTo("line,id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,species,confidence,probability_adelie,probability_chinstrap,probability_gentoo,prediction_id,model_version"));
+            Assert.That(lines[0], Is.EqualTo("line,id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,species,confidence,probability_adelie,probability_chinstrap,probability_gentoo,prediction_id,model_version,out_of_distribution,ood_score,ood_features"));
             Assert.That(lines[1], Does.Match(@"^2,adelie-1,39\.1,18\.7,181,3750,Adelie,[01]\.\d{4},"));
             Assert.That(lines[2], Does.Match(@"^4,gentoo-1,46\.1,13\.2,211,4500,Gentoo,[01]\.\d{4},"));
         });

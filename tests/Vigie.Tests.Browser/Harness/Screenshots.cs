@@ -17,7 +17,7 @@ public static class Screenshots
     /// the viewport (a layout that makes a phone scroll sideways), or when axe finds a violation at either size: every
     /// state a test captures (empty, with data, with form errors, database down) is audited at both sizes.
     /// </summary>
-    public static async Task CaptureAsync(IPage page, string name)
+    public static async Task CaptureAsync(IPage page, string name, IReadOnlyCollection<string>? foreignAxeRules = null)
     {
         ArgumentNullException.ThrowIfNull(page);
         System.IO.Directory.CreateDirectory(Directory);
@@ -26,7 +26,7 @@ public static class Screenshots
             await page.SetViewportSizeAsync(size.Width, size.Height);
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
             Assert.That(overflow, Is.LessThanOrEqualTo(0), $"{name} at {size.Width}x{size.Height} is wider than the screen: it scrolls sideways");
-            await AxeAudit.AssertNoViolationsAsync(page, $"{name} at {size.Width}x{size.Height}");
+            await AxeAudit.AssertNoViolationsAsync(page, $"{name} at {size.Width}x{size.Height}", foreignAxeRules);
             foreach (var full in new[] { false, true })
             {
                 await page.ScreenshotAsync(new PageScreenshotOptions

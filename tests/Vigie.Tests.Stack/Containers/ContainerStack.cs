@@ -161,12 +161,18 @@ internal sealed class ContainerStack : IAsyncDisposable
         return Executables.Find(["docker-compose"]) is not null ? ["docker-compose"] : null;
     }
 
-    /// <summary>The secrets compose mounts, generated as build.cake does when missing (a user's own are kept).</summary>
+    /// <summary>
+    /// The secrets compose mounts (every <c>file: ./secrets/…</c> of docker-compose.yml, so a new secret needs no second
+    /// list here), generated as build.cake does when missing (a user's own are kept).
+    /// </summary>
     internal static void EnsureSecrets()
     {
         var folder = Path.Combine(Infrastructure.RepositoryRoot, "secrets");
         Directory.CreateDirectory(folder);
-        foreach (var name in new[] { "db_password", "grafana_admin_password", "alertmanager_token", "admin_token" })
+        var compose = File.ReadAllText(Path.Combine(Infrastructure.RepositoryRoot, "docker-compose.yml"));
+        var names = System.Text.RegularExpressions.Regex.Matches(compose, @"file:\s*\./secrets/([A-Za-z0-9_]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.That(names, Does.Contain("db_password"), "docker-compose.yml declares its secrets as files under ./secrets/");
+        foreach (var name in names)
         {
             var path = Path.Combine(folder, name);
             if (File.Exists(path))

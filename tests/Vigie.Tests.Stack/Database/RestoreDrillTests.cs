@@ -114,7 +114,7 @@ public sealed class RestoreDrillTests
         using var http = new HttpClient { BaseAddress = app, Timeout = TimeSpan.FromMinutes(2) };
         using var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "drill.csv" } };
         using var response = await http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
     }
 
     private static async Task PostAlertsAsync(Uri app)
