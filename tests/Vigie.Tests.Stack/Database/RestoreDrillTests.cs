@@ -113,7 +113,10 @@ public sealed class RestoreDrillTests
         }
         using var http = new HttpClient { BaseAddress = app, Timeout = TimeSpan.FromMinutes(2) };
         using var upload = new MultipartFormDataContent { { new StringContent(csv.ToString()), "file", "drill.csv" } };
-        using var response = await http.PostAsync(new Uri("/api/predictions/batch", UriKind.Relative), upload);
+        // With an Idempotency-Key, as a careful client sends it: the kept answer is part of what a restore must bring back.
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/predictions/batch", UriKind.Relative)) { Content = upload };
+        request.Headers.Add("Idempotency-Key", "restore-drill-batch");
+        using var response = await http.SendAsync(request);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
     }
 
