@@ -12,6 +12,8 @@ public sealed class SpeciesModel
 {
     private readonly ObjectPool<Engine> _engines;
     private readonly string[] _scoreOrder;
+    // For each slot of the score vector, the species' position in Species.All.
+    private readonly int[] _speciesIndex;
 
     /// <param name="trained">The transformer and its registry facts.</param>
     /// <param name="outOfDistribution">Judges every prediction against this version's training data.</param>
@@ -30,6 +32,7 @@ public sealed class SpeciesModel
         try
         {
             _scoreOrder = ScoreSlotNames(probe.Inner);
+            _speciesIndex = Array.ConvertAll(_scoreOrder, Species.IndexOf);
         }
         finally
         {
@@ -64,17 +67,17 @@ public sealed class SpeciesModel
         try
         {
             var scores = engine.Predict(measurements);
-            var probabilities = new Dictionary<string, double>(_scoreOrder.Length);
+            var probabilities = new double[_scoreOrder.Length];
             var best = 0;
             for (var i = 0; i < _scoreOrder.Length; i++)
             {
-                probabilities[_scoreOrder[i]] = scores[i];
+                probabilities[_speciesIndex[i]] = scores[i];
                 if (scores[i] > scores[best])
                 {
                     best = i;
                 }
             }
-            return new SpeciesPrediction(_scoreOrder[best], scores[best], probabilities, outOfDistribution);
+            return new SpeciesPrediction(_scoreOrder[best], scores[best], new SpeciesProbabilityDictionary(probabilities), outOfDistribution);
         }
         finally
         {

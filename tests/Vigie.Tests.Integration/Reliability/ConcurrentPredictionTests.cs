@@ -39,4 +39,31 @@ public sealed class ConcurrentPredictionTests
             Assert.That(rows, Has.Count.EqualTo(answers.Length), "nothing stored twice, nothing extra");
         });
     }
+
+    [Test]
+    public async Task Concurrent_predictions_are_written_in_groups_by_one_statement_at_a_time()
+    {
+        await using var app = await IsolatedApp.StartAsync(kestrel: true);
+        using var client = new HttpClient { BaseAddress = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{app.Port}")) };
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 500).Select(async i =>
+        {
+            using var response = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 46.1, billDepthMm = 13.2, flipperLengthMm = 211, bodyMassG = 3000 + i });
+            return response.StatusCode;
+        }));
+        // Each group is one transaction: its rows share their xmin. One writer (Database:PredictionWriters, default 1)
+        // means one statement at a time, so the id ranges of two groups never interleave.
+        var groups = await app.RowsAsync("""
+            SELECT xmin::text, min(id), max(id), count(*) FROM predictions WHERE channel = 'api' GROUP BY 1 ORDER BY 2
+            """);
+        var ranges = groups.Select(g => (Min: (long)g[1]!, Max: (long)g[2]!, Rows: (long)g[3]!)).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses, Has.All.EqualTo(HttpStatusCode.Created));
+            Assert.That(ranges.Sum(r => r.Rows), Is.EqualTo(500));
+            Assert.That(ranges, Has.Count.LessThan(500 / 2), "concurrent predictions share statements and commits");
+            Assert.That(ranges.Where(r => r.Max - r.Min + 1 != r.Rows), Is.Empty, "each group's ids are one unbroken range");
+            Assert.That(ranges.Zip(ranges.Skip(1)).Where(pair => pair.First.Max >= pair.Second.Min), Is.Empty, "no two groups were written at once");
+        });
+    }
 }

@@ -59,7 +59,7 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
         var result = prediction.Result;
         // The values stored are the values sent (float8 round-trips doubles exactly): the answer is built from them.
         return new Prediction(id, prediction.Measurements, result.Species, result.Confidence,
-            Species.All.ToDictionary(s => s, s => result.Probabilities[s]),
+            result.Probabilities,
             prediction.Channel, prediction.ModelVersion, createdAt, null, null)
         {
             OutOfDistribution = OutOfDistributionReport.Of(result.OutOfDistribution),

@@ -48,8 +48,8 @@ public sealed class PredictionWriter : IAsyncDisposable
         _database = database;
         _status = status;
         Capacity = Math.Max(1, options.PredictionQueueCapacity);
-        // A few statements in flight at once: PostgreSQL works on one while another waits for its WAL flush.
-        _writers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 2, 8)).Select(_ => Task.Run(WriteAsync)).ToArray();
+        // Database:PredictionWriters statements in flight at once (one by default: see the option for why).
+        _writers = Enumerable.Range(0, options.PredictionWriters).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
     /// <summary>How many predictions may wait for the group insert at once.</summary>
