@@ -15,12 +15,14 @@ public static partial class Benchmark
 
     /// <summary>
     /// Where the app's CPU per prediction goes: the samples of a thread-time trace by category, scaled to the app CPU per
-    /// request of the untraced load (<c>AppCpuUsPerRequest</c>) once the GC's and the JIT's own threads
+    /// request of the untraced load (<c>Load</c>) once the GC's and the JIT's own threads
     /// (read from /proc over the trace) are set apart.
     /// </summary>
-    private sealed record CpuBreakdown(SpeedscopeSummary Samples, double GcShare, double JitShare, double AppCpuUsPerRequest, string TracePath, WrkResult Run)
+    private sealed record CpuBreakdown(SpeedscopeSummary Samples, double GcShare, double JitShare, Run Load, string TracePath, WrkResult Run)
     {
         public double SampledShare => 1 - GcShare - JitShare;
+
+        public double AppCpuUsPerRequest => Load.AppCpuUsPerRequest;
     }
 
     /// <summary>
@@ -28,7 +30,7 @@ public static partial class Benchmark
     /// stays out of the table's figures) with a <c>dotnet-trace</c> thread-time trace of its middle <see cref="TracedSeconds"/>
     /// s, converted to speedscope offline; the raw trace and the speedscope file stay in artifacts/.
     /// </summary>
-    private static async Task<CpuBreakdown> ProfileAsync(Session session, double appCpuUsPerRequest)
+    private static async Task<CpuBreakdown> ProfileAsync(Session session, Run untraced)
     {
         var (options, console, token, pid) = (session.Options, session.Console, session.CancellationToken, session.Stack.App.Id);
         var artifacts = Path.GetDirectoryName(options.Output)!;
@@ -46,7 +48,7 @@ public static partial class Benchmark
         await DotnetTraceAsync(options.RepositoryRoot, token, "convert", trace, "--format", "Speedscope", "--output", Path.ChangeExtension(trace, null));
         var speedscope = Path.ChangeExtension(trace, ".speedscope.json");
         var samples = SpeedscopeSummary.Read(await File.ReadAllTextAsync(speedscope, token));
-        var breakdown = new CpuBreakdown(samples, gc / Math.Max(1, app), jit / Math.Max(1, app), appCpuUsPerRequest, Path.GetRelativePath(options.RepositoryRoot, trace), run);
+        var breakdown = new CpuBreakdown(samples, gc / Math.Max(1, app), jit / Math.Max(1, app), untraced, Path.GetRelativePath(options.RepositoryRoot, trace), run);
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  profiled run {run.RequestsPerSecond:N0} req/s (tracing costs the app); {samples.OnCpuMilliseconds / 1000:F1} s of samples on the CPU, GC threads {breakdown.GcShare:P1} and JIT {breakdown.JitShare:P1} of the app's CPU; trace in {breakdown.TracePath}"));
         return breakdown;
@@ -87,7 +89,7 @@ public static partial class Benchmark
         var perRequest = cpu.AppCpuUsPerRequest;
         var sb = new StringBuilder();
         sb.AppendLine(string.Create(inv,
-            $"App CPU per `POST /api/predictions` ({perRequest:F0} µs in the {cpu.Run.DurationSeconds:F0} s untraced load above) by where it goes: the GC's and the JIT's own threads from /proc during the trace, the rest by the samples of a `dotnet-trace` thread-time trace ({TracedSeconds} s, {cpu.Samples.OnCpuMilliseconds / 1000:F1} s of samples on the CPU; {cpu.Samples.WaitingMilliseconds / 1000:F1} s of threads waiting left out). A sample is counted for the innermost component on its stack; raw trace `{cpu.TracePath}` (the `.speedscope.json` beside it opens in speedscope)."));
+            $"App CPU per `POST /api/predictions` ({perRequest:F0} µs in the untraced run \"{cpu.Load.Name}\" above) by where it goes: the GC's and the JIT's own threads from /proc during the trace, the rest by the samples of a `dotnet-trace` thread-time trace ({TracedSeconds} s of a separate {ProfiledLoadSeconds} s load that reached {cpu.Run.RequestsPerSecond:N0} req/s; {cpu.Samples.OnCpuMilliseconds / 1000:F1} s of samples on the CPU, {cpu.Samples.WaitingMilliseconds / 1000:F1} s of threads waiting left out). The sampler sees managed threads only, about every 10 ms, running or ready to run: shares, not exact times. A sample is counted for the innermost component on its stack; raw trace `{cpu.TracePath}` (the `.speedscope.json` beside it opens in speedscope)."));
         sb.AppendLine();
         sb.AppendLine("| where the app's CPU goes | share of app CPU | µs / request | measured by |");
         sb.AppendLine("|---|---:|---:|---|");

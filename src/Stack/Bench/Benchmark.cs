@@ -142,7 +142,7 @@ public static partial class Benchmark
 
             await WarmUpAsync(session);
             var endpoints = await MeasureEndpointsAsync(session);
-            var cpu = await ProfileAsync(session, endpoints.Load.AppCpuUsPerRequest);
+            var cpu = await ProfileAsync(session, endpoints.Load);
             var instrumentation = await MeasureInstrumentationAsync(session);
             var instrumentationNs = await InProcessInstrumentationAsync(session, http);
             var scoring = await InProcessScoringAsync(session, http);

@@ -48,14 +48,26 @@ public sealed record SpeedscopeSummary(double OnCpuMilliseconds, double WaitingM
         ("thread pool & async scheduling", ["System.Threading", "System.Runtime.CompilerServices"]),
     ];
 
-    // Native code under these frames is a thread waiting (for work, a socket event, a timer), not using the CPU.
+    // Native code under these frames is a thread waiting (for work, a socket event, a timer, a file change), not using
+    // the CPU. The socket engine's loop and the pool's worker loop wait in native code they call directly (epoll, the
+    // semaphore inlined); under them, managed frames are work.
     private static readonly string[] Waits =
     [
+        "System.Net.Sockets.SocketAsyncEngine.EventLoop", "System.Threading.PortableThreadPool+WorkerThread.WorkerThreadStart",
         "System.Threading.LowLevelLifoSemaphore.Wait", "System.Threading.LowLevelMonitor.Wait", "System.Threading.Monitor.Wait", "System.Threading.Thread.Sleep",
         "System.Threading.WaitHandle.Wait", "System.Threading.Thread.Join", "System.Threading.WaitSubsystem", "Interop+Sys.WaitForSocketEvents", "Interop+Sys.Poll",
         "Interop+Sys.LowLevelMonitor_Wait", "Interop+Sys.LowLevelMonitor_TimedWait", "System.Threading.ManualResetEventSlim.Wait", "System.Threading.SemaphoreSlim.Wait",
         "System.Threading.Tasks.Task.Wait", "System.Threading.Tasks.Task.SpinThenBlockingWait", "System.Threading.Tasks.Task.InternalWaitCore",
     ];
+
+    // Threads that only wait in native code (a file watcher blocked reading inotify), wherever in their loop.
+    private static readonly string[] WaitingThreads = ["System.IO.FileSystemWatcher"];
+
+    // A thread stopped at a safe point while the GC runs: the GC's time, on its own threads, not this one's.
+    private const string PausedForGc = "System.Threading.Thread.<PollGC>";
+
+    // The converter's name of a frame it could not resolve (the stub of a call into native code).
+    private const string Unresolved = "?";
 
     /// <summary>Summarises a speedscope file as written by <c>dotnet-trace convert --format Speedscope</c> (evented or sampled profiles, one per thread).</summary>
     public static SpeedscopeSummary Read(string json, int topMethods = 15)
@@ -80,7 +92,7 @@ public sealed record SpeedscopeSummary(double OnCpuMilliseconds, double WaitingM
                 return;
             }
             var names = stack.Take(stack.Count - 1).Select(i => MethodName(frames[i])).ToList();
-            if (leaf == NativeLeaf && IsWaiting(names))
+            if (IsWaiting(names, native: leaf == NativeLeaf))
             {
                 waiting += milliseconds;
                 return;
@@ -88,7 +100,8 @@ public sealed record SpeedscopeSummary(double OnCpuMilliseconds, double WaitingM
             onCpu += milliseconds;
             var category = Categorise(names);
             categories[category] = categories.GetValueOrDefault(category) + milliseconds;
-            var running = names.Count == 0 ? "(unknown)" : names[^1] + (leaf == NativeLeaf ? " [native]" : string.Empty);
+            var innermost = InnermostResolved(names);
+            var running = innermost is null ? "(unknown)" : innermost + (leaf == NativeLeaf || names[^1] == Unresolved ? " [native]" : string.Empty);
             methods[running] = methods.GetValueOrDefault(running) + milliseconds;
         }
 
@@ -143,12 +156,21 @@ public sealed record SpeedscopeSummary(double OnCpuMilliseconds, double WaitingM
         return Innermost(stack, Components) ?? Innermost(stack, Plumbing) ?? Other;
     }
 
-    /// <summary>True when the innermost managed frame of <paramref name="stack"/> (outermost first) is a wait: native code under it is a thread waiting.</summary>
-    public static bool IsWaiting(IReadOnlyList<string> stack)
+    /// <summary>
+    /// True when a sample of <paramref name="stack"/> (method names, outermost first) is a thread not using the CPU: in
+    /// <paramref name="native"/> code under a known wait (its innermost resolved frame) or on a thread that only waits
+    /// there, or paused for the GC.
+    /// </summary>
+    public static bool IsWaiting(IReadOnlyList<string> stack, bool native)
     {
         ArgumentNullException.ThrowIfNull(stack);
-        return stack.Count > 0 && Waits.Any(w => stack[^1].StartsWith(w, StringComparison.Ordinal));
+        var innermost = InnermostResolved(stack);
+        return innermost is not null && (innermost.StartsWith(PausedForGc, StringComparison.Ordinal)
+            || (native && (Waits.Any(w => innermost.StartsWith(w, StringComparison.Ordinal))
+                || stack.Any(frame => WaitingThreads.Any(t => frame.StartsWith(t, StringComparison.Ordinal))))));
     }
+
+    private static string? InnermostResolved(IReadOnlyList<string> stack) => stack.LastOrDefault(name => name != Unresolved);
 
     private static string? Innermost(IReadOnlyList<string> stack, (string Category, string[] Prefixes)[] rules)
     {
