@@ -18,7 +18,7 @@ public static partial class Benchmark
     /// </summary>
     private static readonly (string Milestone, string MessagePrefix)[] StartupLogMilestones =
     [
-        ("first log line (host building)", ""),
+        ("first log line (host built, its services starting)", ""),
         ("migrations checked", "Database schema up to date"),
         ("base model trained", "Trained model"),
         ("model served from the registry", "Serving model"),
