@@ -751,7 +751,8 @@ public static partial class Benchmark
         return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
+    /// <summary>The value at rank ⌈p·n⌉ of <paramref name="sorted"/> (ascending), NaN when it is empty.</summary>
+    internal static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     /// <summary>vigie_http_requests_total summed by status over the sidecars of <paramref name="sidecars"/>.</summary>

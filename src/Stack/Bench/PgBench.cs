@@ -96,7 +96,7 @@ public static partial class PgBench
             var rows = await DeleteInsertedAsync(database.AdminConnectionString, before.NewestPredictionId, stretch.After.NewestPredictionId, cancellationToken);
             var cpuPerRow = pg * 1e6 / ProcFs.TicksPerSecond / Math.Max(1, rows);
             stretch = stretch with { Rows = rows, CpuUsPerRow = cpuPerRow, Statements = [] };
-            var result = new PgBenchResult(name, rowsPerCommit, tps, duration.TotalSeconds, Percentile(latencies, 0.5), Percentile(latencies, 0.99), cpuPerRow,
+            var result = new PgBenchResult(name, rowsPerCommit, tps, duration.TotalSeconds, Benchmark.Percentile(latencies, 0.5), Benchmark.Percentile(latencies, 0.99), cpuPerRow,
                 pg / total, pgbench / total, stretch);
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {name}: {result.TransactionsPerSecond:N0} commits/s, {result.RowsPerSecond:N0} rows/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, PostgreSQL {cpuPerRow:F1} µs/row, {stretch.WalBytesPerRow:F0} WAL bytes/row ({rows:N0} rows deleted again)"));
@@ -169,9 +169,6 @@ public static partial class PgBench
         latencies.Sort();
         return latencies;
     }
-
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Count) - 1))];
 
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
     private static partial Regex TransactionRate();
