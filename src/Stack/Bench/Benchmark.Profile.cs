@@ -105,8 +105,15 @@ public static partial class Benchmark
         sb.AppendLine("|---|---:|---:|");
         foreach (var method in cpu.Samples.TopMethods)
         {
-            sb.AppendLine(string.Create(inv, $"| `{method.Name.Replace("|", "¦", StringComparison.Ordinal)}` | {method.Share:P1} | {method.Share * cpu.SampledShare * perRequest:F2} |"));
+            sb.AppendLine(string.Create(inv, $"| `{WithoutParameters(method.Name).Replace("|", "¦", StringComparison.Ordinal)}` | {method.Share:P1} | {method.Share * cpu.SampledShare * perRequest:F2} |"));
         }
         return sb.ToString();
+    }
+
+    // "Type.Method(class A, value class B) [native]" → "Type.Method(…) [native]": the table stays readable; the trace has the rest.
+    private static string WithoutParameters(string method)
+    {
+        var (open, close) = (method.IndexOf('(', StringComparison.Ordinal), method.LastIndexOf(')'));
+        return open < 0 || close <= open + 1 ? method : method[..(open + 1)] + "…" + method[close..];
     }
 }
