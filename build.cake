@@ -330,10 +330,12 @@ Task("Train")
 });
 
 Task("Bench")
-    .Description("Load-tests the native stack (durable PostgreSQL) with wrk from 127.0.0.1 and prints one table, also in artifacts/bench.md. --duration=20 (s per run), --load=60 (s of the long prediction run), --phases=endpoints,history,retention (any of them alone), --history-rows=10000000.")
+    .Description("Load-tests the native stack (durable PostgreSQL) with wrk from 127.0.0.1 and prints its tables (ceilings, CPU profile, PostgreSQL's view, start-up), also in artifacts/bench.md. --duration=20 (s per run), --load=60 (s of the long prediction run), --phases=endpoints,history,retention (any of them alone), --history-rows=10000000.")
     .Does(() =>
 {
     // src/Stack/Bench/Benchmark.cs: what is measured and how; the Lua scripts are in src/Stack/Bench/Scripts.
+    // The CPU profile runs the pinned dotnet-trace (.config/dotnet-tools.json).
+    if (StartProcess("dotnet", new ProcessSettings { Arguments = "tool restore", WorkingDirectory = root }) != 0) throw new Exception("dotnet tool restore failed");
     DotNetBuild("./src/Web/Vigie.Web.csproj", new DotNetBuildSettings { Configuration = configuration });
     DotNetBuild("./src/Stack/Vigie.Stack.csproj", new DotNetBuildSettings { Configuration = configuration });
     Stack($"bench --configuration {configuration} --duration {Argument("duration", "20")} --load {Argument("load", "60")} --phases {Argument("phases", "endpoints,history,retention")} --history-rows {Argument("history-rows", "10000000")}");

@@ -80,7 +80,7 @@ public sealed class NativeStack : IAsyncDisposable
 
         _log($"PostgreSQL on 127.0.0.1:{Options.DatabasePort}");
         Database = await PostgresCluster.CreateAsync(
-            Options.DurableDatabase ? Path.Combine(Options.StateDirectory, "postgres") : null, Options.DatabasePort, Options.DurableDatabase);
+            Options.DurableDatabase ? Path.Combine(Options.StateDirectory, "postgres") : null, Options.DatabasePort, Options.DurableDatabase, Options.DatabaseSettings);
         WriteSecrets();
 
         var grafana = Executables.Find(Executables.Grafana);
@@ -216,6 +216,17 @@ public sealed class NativeStack : IAsyncDisposable
     /// </summary>
     public async Task<ManagedProcess> StartAppAsync(string name, int webPort, int metricsPort, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken = default)
     {
+        var app = LaunchApp(name, webPort, metricsPort, settings);
+        await WaitForAsync(app, new Uri(Local(webPort), "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
+        return app;
+    }
+
+    /// <summary>
+    /// Starts one more instance as <see cref="StartAppAsync"/> does, without waiting for it: the benchmark times its
+    /// start-up itself. The stack stops it with everything else, unless it was disposed before.
+    /// </summary>
+    public ManagedProcess LaunchApp(string name, int webPort, int metricsPort, IReadOnlyDictionary<string, string> settings)
+    {
         ArgumentNullException.ThrowIfNull(settings);
         var logDirectory = Path.Combine(Options.StateDirectory, name + "-logs");
         Directory.CreateDirectory(logDirectory);
@@ -225,10 +236,8 @@ public sealed class NativeStack : IAsyncDisposable
             merged[key] = value;
         }
         _log($"Vigie web ({name}) on {Local(webPort)}, metrics sidecar on 127.0.0.1:{metricsPort}");
-        var app = Track(ManagedProcess.Start(name, "dotnet", [Options.WebAssembly], Path.Combine(Options.StateDirectory, "process-logs", name + ".log"),
+        return Track(ManagedProcess.Start(name, "dotnet", [Options.WebAssembly], Path.Combine(Options.StateDirectory, "process-logs", name + ".log"),
             AppEnvironment(webPort, metricsPort, logDirectory, merged), Path.GetDirectoryName(Options.WebAssembly)));
-        await WaitForAsync(app, new Uri(Local(webPort), "/health/ready"), TimeSpan.FromSeconds(120), cancellationToken);
-        return app;
     }
 
     /// <summary>Writes the rewritten prometheus.yml (and, with fast timings, rewritten rules) into the state directory.</summary>

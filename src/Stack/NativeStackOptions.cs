@@ -18,6 +18,12 @@ public sealed record NativeStackOptions
     /// <summary>Keeps PostgreSQL's data across runs with fsync on; tests use a throwaway, unsynced cluster.</summary>
     public bool DurableDatabase { get; init; } = true;
 
+    /// <summary>
+    /// More PostgreSQL server settings for this run only (e.g. the benchmark preloads <c>pg_stat_statements</c> to see
+    /// PostgreSQL's own cost per statement); fsync and synchronous_commit are never among them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> DatabaseSettings { get; init; } = new Dictionary<string, string>();
+
     public int WebPort { get; init; } = FreePort.Next();
     public int MetricsPort { get; init; } = FreePort.Next();
     public int DatabasePort { get; init; } = FreePort.Next();

@@ -26,10 +26,12 @@ public sealed class PostgresCluster : IDisposable
     private readonly string _dataDirectory;
     private readonly bool _durable;
     private readonly bool _ownsDirectory;
+    private readonly IReadOnlyDictionary<string, string> _settings;
     private bool _attached;
 
-    private PostgresCluster(string baseDirectory, string binDirectory, int port, bool durable, bool ownsDirectory)
+    private PostgresCluster(string baseDirectory, string binDirectory, int port, bool durable, bool ownsDirectory, IReadOnlyDictionary<string, string>? settings = null)
     {
+        _settings = settings ?? new Dictionary<string, string>();
         BaseDirectory = baseDirectory;
         _binDirectory = binDirectory;
         _dataDirectory = Path.Combine(baseDirectory, "data");
@@ -77,15 +79,17 @@ public sealed class PostgresCluster : IDisposable
     /// <summary>
     /// Creates and starts a cluster in <paramref name="baseDirectory"/> (a new temporary one when null), with the app's
     /// role and database. <paramref name="durable"/> false turns fsync off, which is fine for tests and nothing else.
+    /// <paramref name="settings"/> are more server settings (<c>-c name=value</c> at every start), e.g. the benchmark's
+    /// <c>shared_preload_libraries=pg_stat_statements</c>.
     /// </summary>
-    public static async Task<PostgresCluster> CreateAsync(string? baseDirectory = null, int? port = null, bool durable = false)
+    public static async Task<PostgresCluster> CreateAsync(string? baseDirectory = null, int? port = null, bool durable = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found: install the 'postgresql' package.");
         var owns = baseDirectory is null;
         baseDirectory ??= Directory.CreateTempSubdirectory("vigie-pg-").FullName;
         Directory.CreateDirectory(baseDirectory);
-        var cluster = new PostgresCluster(Path.GetFullPath(baseDirectory), bin, port ?? FreePort.Next(), durable, owns);
+        var cluster = new PostgresCluster(Path.GetFullPath(baseDirectory), bin, port ?? FreePort.Next(), durable, owns, settings);
         try
         {
             cluster.Initialize();
@@ -114,9 +118,10 @@ public sealed class PostgresCluster : IDisposable
 
     /// <summary>
     /// Runs one of the server's client programs (<c>pg_dump</c>, <c>pg_restore</c>) of the same version as the server,
-    /// connected as the superuser to the app's database (password through the environment, never the command line).
+    /// connected as the superuser to the app's database (password through the environment, never the command line), and
+    /// returns what it printed (pgbench's summary).
     /// </summary>
-    public async Task RunClientAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken = default)
+    public async Task<string> RunClientAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         var info = new ProcessStartInfo(Path.Combine(_binDirectory, program)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -133,6 +138,7 @@ public sealed class PostgresCluster : IDisposable
         {
             throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output}");
         }
+        return await output;
     }
 
     /// <summary>
@@ -195,6 +201,10 @@ public sealed class PostgresCluster : IDisposable
         if (!_durable)
         {
             options += " -c fsync=off -c full_page_writes=off";
+        }
+        foreach (var (name, value) in _settings)
+        {
+            options += $" -c {name}={value}";
         }
         RunAsOwner(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-l", LogPath, "-o", options, "-w", "-t", "60", "start"]);
         _started = true;

@@ -8,7 +8,8 @@ using Npgsql;
 namespace Vigie.Stack.Bench;
 
 /// <summary>Batch ingest figures: rows/s of each measured upload, the CPU each cost, and psql's own COPY for reference.</summary>
-public sealed record BatchIngestResult(IReadOnlyList<double> RowsPerSecond, IReadOnlyList<(double App, double Postgres)> Cpu, long RowsStored, double PsqlRowsPerSecond)
+public sealed record BatchIngestResult(IReadOnlyList<double> RowsPerSecond, IReadOnlyList<(double App, double Postgres)> Cpu, long RowsStored, double PsqlRowsPerSecond,
+    PostgresStretch Postgres, PostgresStretch PsqlPostgres)
 {
     /// <summary>Median of the measured uploads.</summary>
     public double Median => RowsPerSecond.Order().ElementAt(RowsPerSecond.Count / 2);
@@ -32,8 +33,14 @@ public static class BatchIngest
         var rowsPerSecond = new List<double>();
         var cpu = new List<(double App, double Postgres)>();
         Guid lastBatch = default;
+        PostgresCounters? before = null;
         for (var upload = 0; upload <= MeasuredUploads; upload++)
         {
+            if (upload == 1)
+            {
+                // PostgreSQL's own view (WAL, commits, statements) of the measured uploads, not of the warm-up.
+                before = await PostgresStatistics.StartAsync(adminConnectionString, cancellationToken);
+            }
             using var form = new MultipartFormDataContent();
             var file = new ByteArrayContent(csv);
             file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
@@ -58,15 +65,18 @@ public static class BatchIngest
                 cpu.Add((app, pg));
             }
         }
-        var psql = await PsqlCopyAsync(adminConnectionString, lastBatch, rows, console, cancellationToken);
-        return new BatchIngestResult(rowsPerSecond, cpu, (MeasuredUploads + 2L) * rows, psql);
+        var postgres = await PostgresStatistics.FinishAsync($"batch ingest ({MeasuredUploads} uploads of {rows:N0} rows)", "batch rows", adminConnectionString, before!,
+            cpu.Average(c => c.Postgres) * 1e6 / rows, cancellationToken);
+        var (psql, psqlPostgres) = await PsqlCopyAsync(adminConnectionString, lastBatch, rows, postmasterPid, console, cancellationToken);
+        return new BatchIngestResult(rowsPerSecond, cpu, (MeasuredUploads + 2L) * rows, psql, postgres, psqlPostgres);
     }
 
     /// <summary>
     /// psql's <c>\copy</c> of the rows of <paramref name="batch"/> (as text, as a user would load a file) into
     /// predictions under a batch of its own: the same table, indexes and checks as the app's COPY.
     /// </summary>
-    private static async Task<double> PsqlCopyAsync(string adminConnectionString, Guid batch, int rows, TextWriter console, CancellationToken cancellationToken)
+    private static async Task<(double RowsPerSecond, PostgresStretch Postgres)> PsqlCopyAsync(string adminConnectionString, Guid batch, int rows, int postmasterPid, TextWriter console,
+        CancellationToken cancellationToken)
     {
         var psql = Executables.Require(["psql"], "postgresql-client");
         var reference = Guid.CreateVersion7();
@@ -86,11 +96,17 @@ public static class BatchIngest
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await RunPsqlAsync(psql, builder, $"\\copy (SELECT {columns.Replace("batch_id", $"'{reference}'::uuid", StringComparison.Ordinal)} FROM predictions WHERE batch_id = '{batch}' ORDER BY batch_line) TO '{file}'", cancellationToken);
+            var before = await PostgresStatistics.CountersAsync(adminConnectionString, cancellationToken);
+            var pg0 = ProcFs.TreeTicks(postmasterPid);
             var started = Stopwatch.GetTimestamp();
             await RunPsqlAsync(psql, builder, $"\\copy predictions ({columns}) FROM '{file}'", cancellationToken);
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  psql \\copy of the same {rows:N0} rows: {seconds:F2} s, {rows / seconds:N0} rows/s"));
-            return rows / seconds;
+            var pgSeconds = (ProcFs.TreeTicks(postmasterPid) - pg0) / ProcFs.TicksPerSecond;
+            // psql's backend flushed its statistics when it exited.
+            var postgres = await PostgresStatistics.FinishAsync("psql \\copy of the same rows", "rows", adminConnectionString, before, pgSeconds * 1e6 / rows, cancellationToken,
+                settle: TimeSpan.FromSeconds(1));
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  psql \\copy of the same {rows:N0} rows: {seconds:F2} s, {rows / seconds:N0} rows/s (PostgreSQL {pgSeconds:F2} s)"));
+            return (rows / seconds, postgres with { Statements = [] });
         }
         finally
         {
