@@ -207,6 +207,8 @@ public sealed class NativeStack : IAsyncDisposable
         ["Metrics__Host"] = "127.0.0.1",
         ["Logging__Directory"] = logDirectory,
         ["SecretsDirectory"] = secretsDirectory,
+        // A 2 MB young generation, as the image sets it (src/Web/Dockerfile says why): the GC reads it from the environment only.
+        ["DOTNET_GCgen0size"] = "0x200000",
     };
 
     /// <summary>

@@ -146,6 +146,62 @@ public sealed partial class StartupTests
         }
     }
 
+    [Test]
+    public async Task A_restart_on_an_existing_database_loads_the_active_model_during_the_migrations_and_serves_it_only_once_they_have_run()
+    {
+        var cluster = await IsolatedApp.NewClusterAsync();
+        NpgsqlConnection? migrationLock = null;
+        try
+        {
+            await using (var first = IsolatedApp.Create(cluster))
+            {
+                await first.Factory.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+            }
+            var active = await ActiveVersionAsync(cluster);
+            // The migration lock held: the restarted instance cannot get past its migrations until the test lets it.
+            migrationLock = new NpgsqlConnection(cluster.AdminConnectionString);
+            await migrationLock.OpenAsync();
+            await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({DatabaseMigrator.MigrationLockKey})", migrationLock))
+            {
+                await take.ExecuteNonQueryAsync();
+            }
+            await using var second = IsolatedApp.Create(cluster);
+            using var client = second.NewClient();
+
+            var preloaded = await WaitForLogAsync(second, PreloadedModel(), TimeSpan.FromSeconds(60));
+            using var readyWhileMigrating = await client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            using var predictWhileMigrating = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 39.1, billDepthMm = 18.7, flipperLengthMm = 181, bodyMassG = 3750 });
+            await using (var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({DatabaseMigrator.MigrationLockKey})", migrationLock))
+            {
+                await release.ExecuteNonQueryAsync();
+            }
+            await second.Factory.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+            using var predicted = await client.PostAsJsonAsync("/api/predictions", new { billLengthMm = 39.1, billDepthMm = 18.7, flipperLengthMm = 181, bodyMassG = 3750 });
+            var prediction = await predicted.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(IsolatedApp.Json);
+            var log = await LogAsync(second);
+
+            Assert.Multiple(async () =>
+            {
+                Assert.That(preloaded?.Groups[1].Value, Is.EqualTo(active), "the registry's active version was loaded while the migrations waited");
+                Assert.That(readyWhileMigrating.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "not ready before the migrations have run");
+                Assert.That(predictWhileMigrating.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "no prediction from a model the registry has not confirmed");
+                Assert.That(predicted.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+                Assert.That(prediction.GetProperty("modelVersion").GetString(), Is.EqualTo(active));
+                Assert.That(log, Does.Contain($"Serving model {active} from the registry"));
+                Assert.That(log, Does.Not.Contain("Trained model"), "the base model is not trained again on a database whose registry has it");
+                Assert.That(await cluster.ScalarAsync("SELECT count(*) FROM model_versions"), Is.EqualTo(1));
+            });
+        }
+        finally
+        {
+            if (migrationLock is not null)
+            {
+                await migrationLock.DisposeAsync();
+            }
+            cluster.Dispose();
+        }
+    }
+
     [TestCase("Database:ProbeIntervalSeconds", "0")]
     [TestCase("Database:ConnectTimeoutSeconds", "-1")]
     [TestCase("Batch:MaxUploadBytes", "-5")]
@@ -211,6 +267,30 @@ public sealed partial class StartupTests
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync();
     }
+
+    private static async Task<string> ActiveVersionAsync(PostgresCluster cluster)
+    {
+        await using var connection = new NpgsqlConnection(cluster.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT version FROM model_versions WHERE status = 'active'", connection);
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The first match of <paramref name="line"/> in the app's log, waiting up to <paramref name="timeout"/> for it; null if it never came.</summary>
+    private static async Task<Match?> WaitForLogAsync(IsolatedApp app, Regex line, TimeSpan timeout)
+    {
+        for (var waited = Stopwatch.StartNew(); waited.Elapsed < timeout; await Task.Delay(100))
+        {
+            if (line.Match(await LogAsync(app)) is { Success: true } match)
+            {
+                return match;
+            }
+        }
+        return null;
+    }
+
+    [GeneratedRegex("Loaded model ([0-9a-z-]+) alongside the migrations")]
+    private static partial Regex PreloadedModel();
 
     [GeneratedRegex("Migration attempt [0-9]+ failed")]
     private static partial Regex MigrationRetries();

@@ -61,6 +61,11 @@ public sealed class ModelRegistryStore(VigieDatabase database)
 
     private static RegisteredModel Model(HeadRow r) => new(r.version, r.trainer, r.settings, r.data_rows, r.held_out_accuracy, r.content_sha256, r.training_profile);
 
+    /// <summary>True when the registry's table exists: the database has been migrated at least that far.</summary>
+    public Task<bool> ExistsAsync(CancellationToken cancellationToken) =>
+        database.RunAsync("read_models", connection => connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT to_regclass('model_versions') IS NOT NULL", cancellationToken: cancellationToken)), cancellationToken);
+
     /// <summary>The active version and the one in shadow.</summary>
     public Task<RegistryHead> HeadAsync(CancellationToken cancellationToken) =>
         database.RunAsync("read_models", async connection =>

@@ -12,7 +12,8 @@ namespace Vigie.Web.Features.Models;
 /// Start-up: the app listens (and <c>/health/live</c> answers) before PostgreSQL does. Once the migrations have run,
 /// this service registers the base model if the registry lacks it — trained from the vendored data, or loaded from
 /// <c>Model:Path</c>; under the registry's advisory lock, so instances starting together register it once — then loads
-/// the active version. Until then predictions and <c>/health/ready</c> answer 503: nothing is served by a model the
+/// the active version (on a database that has a registry, it was loaded while the migrations ran and is now only
+/// confirmed). Until then predictions and <c>/health/ready</c> answer 503: nothing is served by a model the
 /// registry has not confirmed.
 /// </para>
 /// <para>
@@ -47,14 +48,13 @@ public sealed class ModelRegistrySync(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromSeconds(options.PollIntervalSeconds);
+        var preload = PreloadActiveAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                while (!database.Migrated)
-                {
-                    await Task.Delay(100, stoppingToken);
-                }
+                await database.WhenMigrated.WaitAsync(stoppingToken);
+                await preload;
                 await EnsureBaseAsync(stoppingToken);
                 await ReconcileAsync(stoppingToken);
                 await ListenAsync(interval, stoppingToken);
@@ -151,6 +151,31 @@ public sealed class ModelRegistrySync(
                     // The connection is broken; the pool discards it.
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Loads the version the registry names active while the migrations run, so that a start on an existing database
+    /// checks its schema and deserializes and warms its model at once instead of one after the other (on the path to
+    /// <c>/health/ready</c>, the two took about as long). Nothing is served from it: it is kept as a prepared version,
+    /// which <see cref="ReconcileAsync"/> takes only if the registry, read again once the schema is migrated, still names
+    /// it. A database without a registry yet (a first start) or one that does not answer leaves the model to be loaded
+    /// after the migrations, as then.
+    /// </summary>
+    private async Task PreloadActiveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await store.ExistsAsync(cancellationToken) && (await store.HeadAsync(cancellationToken)).Active is { } active)
+            {
+                Volatile.Write(ref _prepared, await LoadAsync(active, cancellationToken));
+                logger.LogInformation("Loaded model {ModelVersion} alongside the migrations; it is served once the registry, read again after them, confirms it", active.Version);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A schema the migrations are about to change, an outage: nothing lost, the model is loaded after them.
+            logger.LogDebug(ex, "Active model not loaded ahead of the migrations");
         }
     }
 

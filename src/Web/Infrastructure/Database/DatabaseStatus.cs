@@ -5,6 +5,7 @@ namespace Vigie.Web.Infrastructure.Database;
 /// <summary>What the app last learned about PostgreSQL: whether the schema is migrated and whether the last probe answered.</summary>
 public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
 {
+    private readonly TaskCompletionSource _migratedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _migrated;
     private volatile bool _reachable;
     private DateTimeOffset _checkedAt;
@@ -19,7 +20,17 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
 
     public bool Ready => _migrated && _reachable;
 
-    public void MarkMigrated() => _migrated = true;
+    /// <summary>
+    /// Completes when the migrations have run: what waits on them starts at that moment, not at its next look (the
+    /// model registry sync, on the path to readiness at every start).
+    /// </summary>
+    public Task WhenMigrated => _migratedSignal.Task;
+
+    public void MarkMigrated()
+    {
+        _migrated = true;
+        _migratedSignal.TrySetResult();
+    }
 
     /// <summary>
     /// Throws <see cref="DatabaseUnavailableException"/> for <paramref name="operation"/> when the database is known to
