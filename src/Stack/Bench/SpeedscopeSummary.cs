@@ -92,7 +92,9 @@ public sealed record SpeedscopeSummary(double OnCpuMilliseconds, double WaitingM
                 return;
             }
             var names = stack.Take(stack.Count - 1).Select(i => MethodName(frames[i])).ToList();
-            if (IsWaiting(names, native: leaf == NativeLeaf))
+            // A stub into native code the converter could not name is native code too, even when the sampler saw the
+            // thread still in managed mode there (the socket engine's epoll call showed up so: 14 % "on the CPU").
+            if (IsWaiting(names, native: leaf == NativeLeaf || names[^1] == Unresolved))
             {
                 waiting += milliseconds;
                 return;

@@ -73,6 +73,24 @@ public sealed class SpeedscopeSummaryTests
     }
 
     [Test]
+    public void An_unnamed_stub_into_native_code_under_a_wait_is_waiting_even_when_sampled_as_managed()
+    {
+        // The socket engine's loop in epoll_wait, reached through a stub the converter names "?", sampled with the managed
+        // leaf for 80 ms; Kestrel sending a response through such a stub for 20 ms: only the send is on the CPU.
+        var json = Speedscope(
+            Evented("Thread (1)", (0, [Socket, "?"], SpeedscopeSummary.ManagedLeaf, 80)),
+            Evented("Thread (2)", (0, [Kestrel, "System.Net.Sockets!System.Net.Sockets.SocketPal.TryCompleteSendTo()", "?"], SpeedscopeSummary.ManagedLeaf, 20)));
+
+        var summary = SpeedscopeSummary.Read(json);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.WaitingMilliseconds, Is.EqualTo(80).Within(1e-9));
+            Assert.That(summary.OnCpuMilliseconds, Is.EqualTo(20).Within(1e-9));
+        });
+    }
+
+    [Test]
     public void Sampled_profiles_are_weighted_by_their_weights()
     {
         // Two samples of Kestrel weighing 3 ms each and one of Npgsql weighing 2 ms: 6 / 8 and 2 / 8.
