@@ -347,23 +347,28 @@ public sealed class NativeStack : IAsyncDisposable
             {
                 throw new InvalidOperationException($"{process.Name} exited during start-up:\n{process.Tail()}");
             }
-            try
+            if (await AnswersOkAsync(http, url, cancellationToken))
             {
-                using var response = await http.GetAsync(url, cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
+                return;
             }
             await Task.Delay(250, cancellationToken);
         }
         throw new TimeoutException($"{process.Name} did not answer {url} within {timeout.TotalSeconds:0} s:\n{process.Tail()}");
+    }
+
+    /// <summary>True when <paramref name="url"/> answers 2xx; false when it answers otherwise, refuses or times out.</summary>
+    internal static async Task<bool> AnswersOkAsync(HttpClient http, Uri url, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        try
+        {
+            using var response = await http.GetAsync(url, cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
     }
 
     private static Uri Local(int port) => new($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");

@@ -53,7 +53,7 @@ public static partial class Benchmark
                 }
                 foreach (var (milestone, path) in new[] { (Listening, "/health/live"), (Ready, "/health/ready") })
                 {
-                    if (!milestones.ContainsKey(milestone) && await AnswersOkAsync(http, new Uri(web, path), token))
+                    if (!milestones.ContainsKey(milestone) && await NativeStack.AnswersOkAsync(http, new Uri(web, path), token))
                     {
                         milestones[milestone] = clock.Elapsed.TotalMilliseconds;
                     }
@@ -71,19 +71,6 @@ public static partial class Benchmark
                 $"  start {round}: {string.Join(", ", milestones.OrderBy(m => m.Value).Select(m => $"{m.Key} {m.Value:F0} ms"))}"));
         }
         return starts;
-    }
-
-    private static async Task<bool> AnswersOkAsync(HttpClient http, Uri url, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await http.GetAsync(url, cancellationToken);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            return false;
-        }
     }
 
     /// <summary>The first line of each log milestone in the web.log files of <paramref name="logDirectory"/>, in ms after <paramref name="launched"/>.</summary>

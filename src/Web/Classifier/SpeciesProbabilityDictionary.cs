@@ -22,7 +22,8 @@ public sealed class SpeciesProbabilityDictionary : IReadOnlyDictionary<string, d
         _values = values;
     }
 
-    public double this[string key] => _values[Species.IndexOf(key)];
+    /// <exception cref="KeyNotFoundException">When <paramref name="key"/> is not a species Vigie knows (as a dictionary would).</exception>
+    public double this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"{key} is not a species Vigie knows.");
 
     public IEnumerable<string> Keys => Species.All;
 
@@ -30,13 +31,25 @@ public sealed class SpeciesProbabilityDictionary : IReadOnlyDictionary<string, d
 
     public int Count => _values.Length;
 
-    public bool ContainsKey(string key) => Species.All.Contains(key);
+    public bool ContainsKey(string key) => IndexOf(key) >= 0;
 
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out double value)
     {
-        var known = ContainsKey(key);
-        value = known ? this[key] : 0;
-        return known;
+        var index = IndexOf(key);
+        value = index >= 0 ? _values[index] : 0;
+        return index >= 0;
+    }
+
+    private static int IndexOf(string key)
+    {
+        for (var i = 0; i < Species.All.Count; i++)
+        {
+            if (string.Equals(Species.All[i], key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     public IEnumerator<KeyValuePair<string, double>> GetEnumerator()

@@ -104,10 +104,7 @@ internal sealed class FiringAlertsRefresher(AlertInbox inbox, AlertStore store, 
         var backoff = BackgroundLoops.NewBackoff();
         try
         {
-            while (!database.Migrated)
-            {
-                await Task.Delay(100, stoppingToken);
-            }
+            await database.WhenMigrated.WaitAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 var delay = Interval;

@@ -131,7 +131,7 @@ public sealed class BatchService(PredictionService predictions, PredictionStore 
         var labelIndex = BatchResultsReport.LabelColumnIndex(batch.ExtraColumns);
         var tallies = await stored.TallyBatchAsync(id, labelIndex, cancellationToken);
         var (species, accuracy) = BatchResultsReport.Summarize(tallies, labelIndex is { } i ? batch.ExtraColumns[i] : null);
-        var outOfDistribution = await stored.BatchOutOfDistributionAsync(id, cancellationToken);
+        var outOfDistribution = tallies.Sum(t => t.OutOfDistribution);
         var firstRows = new List<StoredBatchPrediction>(BatchResultsReport.FirstRowsShown);
         await stored.WriteBatchAsync(id, row =>
         {

@@ -52,10 +52,7 @@ internal sealed class PredictionRetention(PredictionStore store, RetentionOption
         long after = 0;
         try
         {
-            while (!database.Migrated)
-            {
-                await Task.Delay(100, stoppingToken);
-            }
+            await database.WhenMigrated.WaitAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 TimeSpan delay;

@@ -19,8 +19,11 @@ public sealed record RetentionStep(int Deleted, long ContinueAfter, bool Reached
 /// <summary>A stored batch row with its prediction: its line in the upload and the values of its extra columns.</summary>
 public sealed record StoredBatchPrediction(int Line, string[] ExtraValues, Prediction Prediction);
 
-/// <summary>How many rows of a batch were predicted <see cref="Predicted"/> and labelled <see cref="Label"/> (null: no species label).</summary>
-public sealed record BatchTally(string Predicted, string? Label, int Rows);
+/// <summary>
+/// How many rows of a batch were predicted <see cref="Predicted"/> and labelled <see cref="Label"/> (null: no species
+/// label), and how many of them were flagged out of distribution.
+/// </summary>
+public sealed record BatchTally(string Predicted, string? Label, int Rows, int OutOfDistribution = 0);
 
 /// <summary>
 /// The owner of the <c>predictions</c> table: the only code that names its columns. It reads and writes single
@@ -205,29 +208,24 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
             return rows;
         }, cancellationToken);
 
-    /// <summary>Rows of batch <paramref name="batchId"/> flagged out of distribution (unlike the serving version's training data).</summary>
-    public Task<int> BatchOutOfDistributionAsync(Guid batchId, CancellationToken cancellationToken) =>
-        database.RunAsync("get_batch", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT count(*)::int FROM predictions WHERE batch_id = @batchId AND ood_features IS NOT NULL",
-            new { batchId }, cancellationToken: cancellationToken)), cancellationToken);
-
     /// <summary>
     /// The rows of a batch counted by predicted species and by the species named in its extra column number
     /// <paramref name="labelColumn"/> (0-based; null when it has none): the label is null where that value is not one of
-    /// <see cref="Species.All"/> (any case, trimmed). A handful of groups, however large the batch.
+    /// <see cref="Species.All"/> (any case, trimmed), with the rows of each group flagged out of distribution (unlike the
+    /// serving version's training data). A handful of groups, however large the batch, in one read of its rows.
     /// </summary>
     public Task<IReadOnlyList<BatchTally>> TallyBatchAsync(Guid batchId, int? labelColumn, CancellationToken cancellationToken) =>
         database.RunAsync("get_batch", async connection =>
         {
-            var rows = await connection.QueryAsync<(string Predicted, string? Label, int Rows)>(new CommandDefinition("""
-                SELECT species, labels.species_label, count(*)::int
+            var rows = await connection.QueryAsync<(string Predicted, string? Label, int Rows, int OutOfDistribution)>(new CommandDefinition("""
+                SELECT species, labels.species_label, count(*)::int, (count(*) FILTER (WHERE ood_features IS NOT NULL))::int
                 FROM predictions
                 LEFT JOIN unnest(@names::text[]) AS labels (species_label)
                   ON lower(labels.species_label) = lower(btrim(batch_extra_values[@position]))
                 WHERE batch_id = @batchId
                 GROUP BY 1, 2
                 """, new { batchId, names = Species.All.ToArray(), position = labelColumn + 1 }, cancellationToken: cancellationToken));
-            return (IReadOnlyList<BatchTally>)rows.Select(r => new BatchTally(r.Predicted, r.Label, r.Rows)).ToList();
+            return (IReadOnlyList<BatchTally>)rows.Select(r => new BatchTally(r.Predicted, r.Label, r.Rows, r.OutOfDistribution)).ToList();
         }, cancellationToken);
 
     /// <summary>

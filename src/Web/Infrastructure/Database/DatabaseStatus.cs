@@ -6,31 +6,26 @@ namespace Vigie.Web.Infrastructure.Database;
 public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
 {
     private readonly TaskCompletionSource _migratedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _migrated;
     private volatile bool _reachable;
     private DateTimeOffset _checkedAt;
 
     /// <summary>True once the migrations have run in this process.</summary>
-    public bool Migrated => _migrated;
+    public bool Migrated => _migratedSignal.Task.IsCompleted;
 
     /// <summary>True when the last probe reached the database.</summary>
     public bool Reachable => _reachable;
 
     public DateTimeOffset CheckedAt => _checkedAt;
 
-    public bool Ready => _migrated && _reachable;
+    public bool Ready => Migrated && _reachable;
 
     /// <summary>
     /// Completes when the migrations have run: what waits on them starts at that moment, not at its next look (the
-    /// model registry sync, on the path to readiness at every start).
+    /// model registry sync, on the path to readiness at every start; the alert inbox and the retention loop).
     /// </summary>
     public Task WhenMigrated => _migratedSignal.Task;
 
-    public void MarkMigrated()
-    {
-        _migrated = true;
-        _migratedSignal.TrySetResult();
-    }
+    public void MarkMigrated() => _migratedSignal.TrySetResult();
 
     /// <summary>
     /// Throws <see cref="DatabaseUnavailableException"/> for <paramref name="operation"/> when the database is known to
@@ -39,7 +34,7 @@ public sealed class DatabaseStatus(VigieMetrics metrics, TimeProvider clock)
     /// </summary>
     public void ThrowIfUnavailable(string operation)
     {
-        if (!_migrated)
+        if (!Migrated)
         {
             throw new DatabaseUnavailableException(operation, new InvalidOperationException("The database schema is not migrated yet."));
         }
