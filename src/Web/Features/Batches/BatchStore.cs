@@ -54,18 +54,18 @@ public sealed class BatchStore(VigieDatabase database)
             var accepted = 0;
             var rejected = 0;
             var storedRejections = new List<RowError>();
-            await using (var rows = await PredictionStore.BeginBatchCopyAsync(connection, cancellationToken))
+            await using (var rows = await BatchPredictionCopy.BeginAsync(connection, batch.Id, batch.ModelVersion, cancellationToken))
             {
                 foreach (var line in lines)
                 {
                     if (accepted + rejected == limits.MaxRows)
                     {
-                        // Disposing the importer unfinished cancels the COPY; the transaction is rolled back unused.
+                        // Disposing the copy unfinished cancels it; the transaction is rolled back unused.
                         return null;
                     }
                     if (line is { Row: { } row, Result: { } result })
                     {
-                        await PredictionStore.WriteBatchRowAsync(rows, batch.Id, batch.ModelVersion, row.Line, row.Measurements, row.ExtraValues, result, cancellationToken);
+                        await rows.WriteAsync(row.Line, row.Measurements, row.ExtraValues, result, cancellationToken);
                         accepted++;
                     }
                     else

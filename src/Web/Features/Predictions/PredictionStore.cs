@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 using Vigie.Web.Infrastructure.Database;
 using Vigie.Web.Classifier;
 
@@ -41,6 +40,9 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
 
     /// <summary>The columns a single prediction is inserted with, in the order <see cref="Values"/> gives them.</summary>
     internal static readonly string InsertColumns = $"{MeasurementColumns}, species, confidence, {ProbabilityColumns}, channel, model_version, ood_score, ood_features";
+
+    /// <summary>The columns a batch row is copied into, in the order <see cref="BatchPredictionCopy"/> writes them.</summary>
+    internal static readonly string BatchCopyColumns = $"{InsertColumns}, batch_id, batch_line, batch_extra_values";
 
     /// <summary>A scalar subquery: the id of the newest stored prediction, 0 when there is none.</summary>
     internal const string NewestIdSql = "(SELECT coalesce(max(id), 0) FROM predictions)";
@@ -257,61 +259,6 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
     }
 
     /// <summary>
-    /// Starts the binary COPY of a batch's predictions on <paramref name="connection"/> (inside the caller's transaction);
-    /// the caller writes each row with <see cref="WriteBatchRowAsync"/> and completes or disposes the importer.
-    /// </summary>
-    public static Task<NpgsqlBinaryImporter> BeginBatchCopyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        return connection.BeginBinaryImportAsync($"""
-            COPY predictions ({InsertColumns}, batch_id, batch_line, batch_extra_values)
-            FROM STDIN (FORMAT BINARY)
-            """, cancellationToken);
-    }
-
-    /// <summary>Writes one batch row to a COPY begun by <see cref="BeginBatchCopyAsync"/>.</summary>
-    public static async Task WriteBatchRowAsync(NpgsqlBinaryImporter importer, Guid batchId, string modelVersion, int line,
-        Measurements measurements, string[] extraValues, SpeciesPrediction result, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(importer);
-        ArgumentNullException.ThrowIfNull(extraValues);
-        ArgumentNullException.ThrowIfNull(result);
-        await importer.StartRowAsync(cancellationToken);
-        foreach (var measurement in Measurement.All)
-        {
-            await importer.WriteAsync(measurement.Read(measurements), NpgsqlDbType.Double, cancellationToken);
-        }
-        await importer.WriteAsync(result.Species, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(result.Confidence, NpgsqlDbType.Double, cancellationToken);
-        foreach (var species in Species.All)
-        {
-            await importer.WriteAsync(result.Probabilities[species], NpgsqlDbType.Double, cancellationToken);
-        }
-        await importer.WriteAsync(Channels.Batch, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(modelVersion, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(result.OutOfDistribution.Score, NpgsqlDbType.Double, cancellationToken);
-        if (OutOfRangeColumns(result.OutOfDistribution) is { } features)
-        {
-            await importer.WriteAsync(features, NpgsqlDbType.Text, cancellationToken);
-        }
-        else
-        {
-            await importer.WriteNullAsync(cancellationToken);
-        }
-        await importer.WriteAsync(batchId, NpgsqlDbType.Uuid, cancellationToken);
-        await importer.WriteAsync(line, NpgsqlDbType.Integer, cancellationToken);
-        // Without extra columns the value is NULL rather than an empty array: a bit in the row instead of ~20 bytes.
-        if (extraValues.Length == 0)
-        {
-            await importer.WriteNullAsync(cancellationToken);
-        }
-        else
-        {
-            await importer.WriteAsync(extraValues, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-        }
-    }
-
-    /// <summary>
     /// The columns of <see cref="InsertColumns"/> for a group of predictions, one array per column, for
     /// <c>unnest</c>: measurements, species, confidence, probabilities, channel, model version.
     /// </summary>
@@ -350,8 +297,11 @@ public sealed class PredictionStore(VigieDatabase database, PredictionWriter wri
     internal static IEnumerable<string> ValueTypes() =>
         Measurement.All.Select(_ => "float8[]").Concat(["text[]", "float8[]"]).Concat(Species.All.Select(_ => "float8[]")).Concat(["text[]", "text[]", "float8[]", "text[]"]);
 
-    // ood_features: the column names of the measurements beyond the margin, comma-separated; NULL when in distribution.
-    private static string? OutOfRangeColumns(OutOfDistribution outOfDistribution) =>
+    /// <summary>
+    /// <c>ood_features</c>: the column names of the measurements beyond the margin, comma-separated; NULL when in
+    /// distribution.
+    /// </summary>
+    internal static string? OutOfRangeColumns(OutOfDistribution outOfDistribution) =>
         outOfDistribution.Flagged ? string.Join(',', outOfDistribution.Features.Select(m => m.Column)) : null;
 
     private static OutOfDistributionReport? ReadOutOfDistribution(DbDataReader reader, int score, int features) =>
