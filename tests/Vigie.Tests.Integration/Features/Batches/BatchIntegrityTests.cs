@@ -60,6 +60,45 @@ public sealed class BatchIntegrityTests
         });
     }
 
+    [TestCase(false, TestName = "A statement naming two stored batches stores its rows")]
+    [TestCase(true, TestName = "A statement naming a stored batch first and then a missing one is refused whole")]
+    public async Task Every_batch_a_statement_names_is_checked_not_only_its_first_rows(bool secondMissing)
+    {
+        await using var connection = await OpenAsync();
+        var (first, second) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        await InsertBatchAsync(connection, first);
+        if (!secondMissing)
+        {
+            await InsertBatchAsync(connection, second);
+        }
+        var before = await CountAsync();
+        const string insertTwo = """
+            INSERT INTO predictions (bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, species, confidence,
+                                     probability_adelie, probability_chinstrap, probability_gentoo, channel, model_version, batch_id, batch_line)
+            SELECT 40, 18, 190, 4000, 'Adelie', 0.9, 0.9, 0.05, 0.05, 'batch', 'test', named.batch_id, named.line
+            FROM (VALUES (@first, 1), (@first, 2), (@second, 1)) AS named (batch_id, line)
+            """;
+        await using var command = new NpgsqlCommand(insertTwo, connection);
+        command.Parameters.AddWithValue("first", first);
+        command.Parameters.AddWithValue("second", second);
+
+        if (secondMissing)
+        {
+            var refused = Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
+            Assert.Multiple(async () =>
+            {
+                Assert.That(refused!.SqlState, Is.EqualTo(ForeignKeyViolation), refused.Message);
+                Assert.That(refused.MessageText, Does.Contain(second.ToString()), "the missing batch is named");
+                Assert.That(await CountAsync(), Is.EqualTo(before));
+            });
+        }
+        else
+        {
+            Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(3));
+            Assert.That(await CountAsync(), Is.EqualTo(before + 3));
+        }
+    }
+
     [Test]
     public async Task Moving_a_prediction_to_a_batch_that_does_not_exist_is_refused()
     {
